@@ -1,0 +1,34 @@
+//! Sentence-embedding models for controlmap, run with [candle](https://github.com/huggingface/candle).
+//!
+//! This crate owns everything between "a list of texts" and "a list of unit vectors":
+//! finding a model directory on disk ([`locate_model`]), loading a BERT-family
+//! sentence-embedding model from it ([`BertEmbedder`]), tokenising with truncation to the
+//! model's own sequence limit, grouping texts into length-sorted batches under a token budget
+//! ([`plan_batches`]), mean pooling over the attention mask and L2 normalisation.
+//! It knows nothing of documents or controls.
+//!
+//! ```no_run
+//! use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, ModelSearch};
+//!
+//! let dir = controlmap_models::locate_model(&ModelSearch::from_env(None))?;
+//! let embedder = BertEmbedder::load(&dir, DeviceChoice::Auto)?;
+//! let vectors = embedder.embed(&["The AI policy is reviewed every year."])?;
+//! assert_eq!(vectors.dim(), embedder.dim());
+//! # Ok::<(), controlmap_models::Error>(())
+//! ```
+
+mod batch;
+mod bert;
+mod device;
+mod discovery;
+mod embedder;
+mod error;
+
+pub use batch::{BatchPlan, plan_batches};
+pub use bert::{BertEmbedder, EmbedderOptions, Pooling};
+pub use device::DeviceChoice;
+pub use discovery::{DEFAULT_MODEL_REPO, FETCH_COMMAND, ModelSearch, locate_model};
+pub use embedder::{Embedder, Embeddings};
+pub use error::{Error, Result};
+
+pub mod testing;

@@ -1,0 +1,108 @@
+//! Command-line interface: argument types (help text comes from these doc comments) and
+//! the dispatch to [`crate::commands`].
+
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use controlmap_models::DeviceChoice;
+
+use crate::commands;
+
+/// Map an organisation's policies to ISO/IEC 42001 Annex A controls, offline.
+#[derive(Debug, Parser)]
+#[command(name = "controlmap", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print no progress bars or notes on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse, embed, index and map a policy folder; print coverage and write report.json.
+    ///
+    /// Example: controlmap run corpora/sample-org --workspace /tmp/ws
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The policy folder to read.
+    pub dir: PathBuf,
+
+    /// Where the index, vectors and report go [default: .controlmap beside DIR].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// Model directory (config.json, tokenizer.json, model.safetensors) [default: $CONTROLMAP_MODEL,
+    /// then the Hugging Face cache].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+
+    /// Where the model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// Output on stdout: a table for people, or the report as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// A catalog file to use instead of the built-in ISO/IEC 42001 Annex A catalog.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+
+    /// Files larger than this many bytes are skipped.
+    #[arg(long, default_value_t = crate::parse::DEFAULT_MAX_BYTES)]
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour stdout? `auto` means: a terminal, and `NO_COLOR` unset.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// Exit codes: 0 done, 2 error (usage errors are clap's 2 as well).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => commands::run::run(args, &cli),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! controlmap maps an organisation's policies and procedures to the controls of
+//! ISO/IEC 42001:2023 Annex A: which passages are evidence for which control, and which
+//! controls have none.
+//!
+//! The pipeline, one module per stage:
+//! - [`walk`]: the files of a policy folder (hidden and `.controlmapignore`d paths left out);
+//! - [`parse`]: files into blocks of text under their headings;
+//! - [`chunk`]: blocks into passages within the model's token limit;
+//! - embedding: [`controlmap_models`];
+//! - indexing: [`controlmap_index`];
+//! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
+//! - [`map`]: passages scored against controls;
+//! - [`report`]: coverage and gaps, as a table and as `report.json`.
+//!
+//! ```
+//! let catalog = controlmap::catalog::Catalog::builtin();
+//! assert_eq!(catalog.controls().count(), 38);
+//! ```
+
+pub mod catalog;
+pub mod chunk;
+pub mod cli;
+pub mod commands;
+pub mod map;
+pub mod parse;
+pub mod report;
+pub mod walk;

@@ -1,0 +1,109 @@
+//! Finding the files of a policy folder: hidden files and `.controlmapignore`d paths are
+//! left out, and symlinks are followed only when they stay inside the folder.
+
+use std::path::{Path, PathBuf};
+
+/// A file to read, with its path relative to the folder (always `/`-separated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundFile {
+    pub path: PathBuf,
+    pub rel: String,
+}
+
+/// What the walk found: files to read, and paths it could not enter or chose not to follow.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub files: Vec<FoundFile>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Walks `root` in a stable (sorted) order.
+pub fn walk(root: &Path) -> std::io::Result<Walk> {
+    let canon_root = fs_err::canonicalize(root)?;
+    let mut out = Walk::default();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(true)
+        .follow_links(false)
+        .git_ignore(false)
+        .git_global(false)
+        .git_exclude(false)
+        .ignore(false)
+        .parents(false)
+        .add_custom_ignore_filename(".controlmapignore")
+        .sort_by_file_name(|a, b| a.cmp(b))
+        .build();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                out.skipped.push(("?".into(), e.to_string()));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let rel = rel_path(root, path);
+        let Some(ft) = entry.file_type() else { continue };
+        if ft.is_symlink() {
+            match fs_err::canonicalize(path) {
+                Ok(target) if target.starts_with(&canon_root) && target.is_file() => {}
+                Ok(target) if target.is_dir() => {
+                    out.skipped.push((rel, "symbolic link to a folder: not followed".into()));
+                    continue;
+                }
+                Ok(_) => {
+                    out.skipped.push((rel, "symbolic link leaving the folder: not followed".into()));
+                    continue;
+                }
+                Err(_) => {
+                    out.skipped.push((rel, "broken symbolic link".into()));
+                    continue;
+                }
+            }
+        } else if !ft.is_file() {
+            continue;
+        }
+        out.files.push(FoundFile { path: path.to_path_buf(), rel });
+    }
+    Ok(out)
+}
+
+fn rel_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_hidden_and_ignored_and_outside_links() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("policies");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join("a.md"), "a").unwrap();
+        std::fs::write(root.join("sub/b.txt"), "b").unwrap();
+        std::fs::write(root.join("sub/draft.md"), "d").unwrap();
+        std::fs::write(root.join(".hidden.md"), "h").unwrap();
+        std::fs::write(root.join(".git/config"), "g").unwrap();
+        std::fs::write(root.join(".controlmapignore"), "draft.md\n").unwrap();
+        std::fs::write(t.path().join("secret.txt"), "s").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(t.path().join("secret.txt"), root.join("escape.txt")).unwrap();
+            std::os::unix::fs::symlink(root.join("a.md"), root.join("inside.md")).unwrap();
+        }
+        let w = walk(&root).unwrap();
+        let rels: Vec<&str> = w.files.iter().map(|f| f.rel.as_str()).collect();
+        #[cfg(unix)]
+        assert_eq!(rels, vec!["a.md", "inside.md", "sub/b.txt"]);
+        #[cfg(unix)]
+        assert!(w.skipped.iter().any(|(p, r)| p == "escape.txt" && r.contains("leaving")));
+        #[cfg(not(unix))]
+        assert_eq!(rels, vec!["a.md", "sub/b.txt"]);
+    }
+}
