@@ -23,8 +23,7 @@ struct Item {
 fn reference() -> Reference {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/reference/all-minilm-l6-v2-embeddings.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
@@ -52,7 +51,11 @@ fn token_ids_and_embeddings_match_pytorch() {
     for (i, item) in reference.items.iter().enumerate() {
         let ids = model.token_ids(&item.text).unwrap();
         assert_eq!(ids.len(), item.n_tokens, "token count of item {i}");
-        assert_eq!(&ids[..item.input_ids_head.len()], &item.input_ids_head[..], "ids of item {i}");
+        assert_eq!(
+            &ids[..item.input_ids_head.len()],
+            &item.input_ids_head[..],
+            "ids of item {i}"
+        );
         let c = cosine(got.row(i), &item.embedding);
         assert!(c >= 0.9999, "item {i} ({:.40}…): cosine {c}", item.text);
     }

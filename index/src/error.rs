@@ -16,7 +16,11 @@ pub enum Error {
         "vector file {path} was written with model '{found}', but this run uses '{expected}'; \
          re-embed by running `controlmap run` again, or delete the workspace"
     )]
-    ModelMismatch { path: PathBuf, found: String, expected: String },
+    ModelMismatch {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
 
     #[error(transparent)]
     Io(#[from] std::io::Error),

@@ -74,8 +74,15 @@ impl TextIndex {
             tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?,
             schema,
         )?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { index, reader, fields })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
     }
 
     fn writer(&self) -> Result<IndexWriter> {
@@ -144,20 +151,34 @@ impl TextIndex {
         top.into_iter()
             .map(|(score, addr)| {
                 let d: TantivyDocument = searcher.doc(addr)?;
-                Ok(TextHit { score, passage: self.passage(&d) })
+                Ok(TextHit {
+                    score,
+                    passage: self.passage(&d),
+                })
             })
             .collect()
     }
 
     fn passage(&self, d: &TantivyDocument) -> Passage {
         let f = &self.fields;
-        let s = |field| d.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let s = |field| {
+            d.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
         Passage {
-            id: d.get_first(f.id).and_then(|v| v.as_u64()).unwrap_or_default(),
+            id: d
+                .get_first(f.id)
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default(),
             document: s(f.document),
             title: s(f.title),
             heading: s(f.heading),
-            page: d.get_first(f.page).and_then(|v| v.as_u64()).map(|p| p as u32),
+            page: d
+                .get_first(f.page)
+                .and_then(|v| v.as_u64())
+                .map(|p| p as u32),
             format: s(f.format),
             text: s(f.text),
         }
@@ -174,7 +195,7 @@ mod tests {
             document: format!("doc{id}.md"),
             title: "Policy".into(),
             heading: heading.into(),
-            page: (id % 2 == 0).then_some(id as u32),
+            page: id.is_multiple_of(2).then_some(id as u32),
             format: "markdown".into(),
             text: text.into(),
         }
@@ -185,16 +206,38 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut ix = TextIndex::create_or_open(d.path()).unwrap();
         ix.replace_all(&[
-            passage(1, "Monitoring", "Model drift is monitored weekly against thresholds."),
-            passage(2, "Suppliers", "Suppliers of AI components are assessed before contract."),
-            passage(3, "Travel", "Economy class is used for flights under six hours."),
+            passage(
+                1,
+                "Monitoring",
+                "Model drift is monitored weekly against thresholds.",
+            ),
+            passage(
+                2,
+                "Suppliers",
+                "Suppliers of AI components are assessed before contract.",
+            ),
+            passage(
+                3,
+                "Travel",
+                "Economy class is used for flights under six hours.",
+            ),
         ])
         .unwrap();
         assert_eq!(ix.len(), 3);
         let hits = ix.search("model drift", 10).unwrap();
-        assert_eq!(hits[0].passage, passage(1, "Monitoring", "Model drift is monitored weekly against thresholds."));
+        assert_eq!(
+            hits[0].passage,
+            passage(
+                1,
+                "Monitoring",
+                "Model drift is monitored weekly against thresholds."
+            )
+        );
         let hits = ix.search("supplier\" AND (", 10).unwrap();
-        assert!(hits.iter().all(|h| h.passage.id != 3), "lenient parse of a broken query");
+        assert!(
+            hits.iter().all(|h| h.passage.id != 3),
+            "lenient parse of a broken query"
+        );
         assert_eq!(ix.get(2).unwrap().unwrap().page, Some(2));
         assert_eq!(ix.get(3).unwrap().unwrap().page, None);
         assert!(ix.get(99).unwrap().is_none());
@@ -205,8 +248,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         {
             let mut ix = TextIndex::create_or_open(d.path()).unwrap();
-            ix.replace_all(&[passage(1, "A", "first version of the text")]).unwrap();
-            ix.replace_all(&[passage(2, "B", "second version of the text")]).unwrap();
+            ix.replace_all(&[passage(1, "A", "first version of the text")])
+                .unwrap();
+            ix.replace_all(&[passage(2, "B", "second version of the text")])
+                .unwrap();
         }
         let ix = TextIndex::create_or_open(d.path()).unwrap();
         assert_eq!(ix.len(), 1);

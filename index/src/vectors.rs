@@ -36,7 +36,10 @@ pub struct VectorStore {
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Vectors { path: path.to_path_buf(), reason: reason.into() }
+    Error::Vectors {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 fn header_len(model_id: &str) -> usize {
@@ -48,7 +51,14 @@ impl VectorStore {
     /// the new one, never half of one.
     pub fn write(path: &Path, model_id: &str, dim: usize, ids: &[u64], data: &[f32]) -> Result<()> {
         if dim == 0 || data.len() != ids.len() * dim {
-            return Err(bad(path, format!("{} floats for {} ids of dimension {dim}", data.len(), ids.len())));
+            return Err(bad(
+                path,
+                format!(
+                    "{} floats for {} ids of dimension {dim}",
+                    data.len(),
+                    ids.len()
+                ),
+            ));
         }
         let tmp = path.with_extension("tmp");
         let mut f = std::io::BufWriter::new(fs_err::File::create(&tmp)?);
@@ -97,7 +107,10 @@ impl VectorStore {
         let data_at = ids_at + count * 8;
         let expected_len = data_at + count * dim * 4;
         if dim == 0 || map.len() != expected_len {
-            return Err(bad(path, format!("size {} bytes, expected {expected_len}", map.len())));
+            return Err(bad(
+                path,
+                format!("size {} bytes, expected {expected_len}", map.len()),
+            ));
         }
         if let Some(expected) = expected_model.filter(|e| *e != model_id) {
             return Err(Error::ModelMismatch {
@@ -108,7 +121,15 @@ impl VectorStore {
         }
         // An empty map cannot be created on some platforms; keep None for zero rows.
         let map = (count > 0).then_some(map);
-        Ok(Self { path: path.to_path_buf(), map, model_id, dim, count, ids_at, data_at })
+        Ok(Self {
+            path: path.to_path_buf(),
+            map,
+            model_id,
+            dim,
+            count,
+            ids_at,
+            data_at,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -161,7 +182,10 @@ impl VectorStore {
                     .zip(query)
                     .map(|(b, q)| f32::from_le_bytes(b.try_into().unwrap()) * q)
                     .sum();
-                VectorHit { id: self.id(i), score }
+                VectorHit {
+                    id: self.id(i),
+                    score,
+                }
             })
             .collect();
         let k = k.min(hits.len());
@@ -199,8 +223,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("v.bin");
         VectorStore::write(&p, "old-model", 1, &[1], &[1.0]).unwrap();
-        let err = VectorStore::open(&p, Some("new-model")).unwrap_err().to_string();
-        assert!(err.contains("old-model") && err.contains("re-embed"), "{err}");
+        let err = VectorStore::open(&p, Some("new-model"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("old-model") && err.contains("re-embed"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -208,12 +237,22 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("v.bin");
         std::fs::write(&p, b"hello").unwrap();
-        assert!(VectorStore::open(&p, None).unwrap_err().to_string().contains("bad magic"));
+        assert!(
+            VectorStore::open(&p, None)
+                .unwrap_err()
+                .to_string()
+                .contains("bad magic")
+        );
         VectorStore::write(&p, "m", 2, &[1, 2], &[0.0; 4]).unwrap();
         let mut bytes = std::fs::read(&p).unwrap();
         bytes.truncate(bytes.len() - 3);
         std::fs::write(&p, bytes).unwrap();
-        assert!(VectorStore::open(&p, None).unwrap_err().to_string().contains("expected"));
+        assert!(
+            VectorStore::open(&p, None)
+                .unwrap_err()
+                .to_string()
+                .contains("expected")
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ mod tests {
     fn sorting_cuts_padding() {
         // Alternating short and long inputs: naive fixed batches of 4 pad every short one.
         let lengths: Vec<usize> = (0..64).map(|i| if i % 2 == 0 { 8 } else { 200 }).collect();
-        let naive: usize = lengths.chunks(4).map(|c| c.len() * c.iter().max().unwrap()).sum();
+        let naive: usize = lengths
+            .chunks(4)
+            .map(|c| c.len() * c.iter().max().unwrap())
+            .sum();
         let plan = plan_batches(&lengths, 800, 64);
         assert!(plan.padded_tokens(&lengths) * 10 < naive * 6);
     }

@@ -9,10 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::{
-    DeviceChoice, Embedder, Embeddings, Error, Result,
-    batch::plan_batches,
-};
+use crate::{DeviceChoice, Embedder, Embeddings, Error, Result, batch::plan_batches};
 
 /// How token vectors become one sentence vector (`1_Pooling/config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +34,11 @@ impl Default for EmbedderOptions {
     fn default() -> Self {
         // Measured on 2 cores: larger budgets stop paying off around 4k tokens, and keep
         // memory small (activations are a few MiB per 1k tokens for MiniLM).
-        Self { device: DeviceChoice::Auto, token_budget: 4096, max_batch: 64 }
+        Self {
+            device: DeviceChoice::Auto,
+            token_budget: 4096,
+            max_batch: 64,
+        }
     }
 }
 
@@ -86,7 +87,10 @@ impl std::fmt::Debug for BertEmbedder {
 }
 
 fn invalid(dir: &Path, reason: impl Into<String>) -> Error {
-    Error::InvalidModel { dir: dir.to_path_buf(), reason: reason.into() }
+    Error::InvalidModel {
+        dir: dir.to_path_buf(),
+        reason: reason.into(),
+    }
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(dir: &Path, name: &str) -> Result<Option<T>> {
@@ -119,10 +123,14 @@ fn fingerprint(dir: &Path, weights: &Path) -> Result<String> {
 /// A readable name for the model directory: the Hugging Face repo name when it sits in a
 /// hub cache, else the folder name.
 fn model_name(dir: &Path) -> String {
-    let comps: Vec<String> =
-        dir.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let comps: Vec<String> = dir
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     if let Some(pos) = comps.iter().rposition(|c| c.starts_with("models--")) {
-        return comps[pos].trim_start_matches("models--").replacen("--", "/", 1);
+        return comps[pos]
+            .trim_start_matches("models--")
+            .replacen("--", "/", 1);
     }
     comps.last().cloned().unwrap_or_else(|| "model".into())
 }
@@ -130,15 +138,21 @@ fn model_name(dir: &Path) -> String {
 impl BertEmbedder {
     /// Loads the model in `dir` on `device` with default batching.
     pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
-        Self::load_with(dir, EmbedderOptions { device, ..Default::default() })
+        Self::load_with(
+            dir,
+            EmbedderOptions {
+                device,
+                ..Default::default()
+            },
+        )
     }
 
     /// Loads the model in `dir`: `config.json`, `tokenizer.json`, `model.safetensors`, and
     /// `sentence_bert_config.json` / `1_Pooling/config.json` when present.
     pub fn load_with(dir: &Path, options: EmbedderOptions) -> Result<Self> {
         let device = options.device.resolve()?;
-        let config: Config = read_json(dir, "config.json")?
-            .ok_or_else(|| invalid(dir, "config.json is missing"))?;
+        let config: Config =
+            read_json(dir, "config.json")?.ok_or_else(|| invalid(dir, "config.json is missing"))?;
         let weights: PathBuf = dir.join("model.safetensors");
         if !weights.is_file() {
             return Err(invalid(dir, "model.safetensors is missing"));
@@ -157,13 +171,23 @@ impl BertEmbedder {
         let pooling = match read_json::<PoolingConfig>(dir, "1_Pooling/config.json")? {
             None => Pooling::Mean,
             Some(p) => {
-                if let Some(d) = p.word_embedding_dimension.filter(|&d| d != config.hidden_size) {
+                if let Some(d) = p
+                    .word_embedding_dimension
+                    .filter(|&d| d != config.hidden_size)
+                {
                     return Err(invalid(
                         dir,
-                        format!("pooling dimension {d} differs from hidden_size {}", config.hidden_size),
+                        format!(
+                            "pooling dimension {d} differs from hidden_size {}",
+                            config.hidden_size
+                        ),
                     ));
                 }
-                match (p.pooling_mode_mean_tokens, p.pooling_mode_cls_token, p.pooling_mode_max_tokens) {
+                match (
+                    p.pooling_mode_mean_tokens,
+                    p.pooling_mode_cls_token,
+                    p.pooling_mode_max_tokens,
+                ) {
                     (true, false, false) => Pooling::Mean,
                     (false, true, false) => Pooling::Cls,
                     _ => {
@@ -184,7 +208,10 @@ impl BertEmbedder {
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let mut tokenizer = counter.clone();
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..Default::default()
+            }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
 
         // SAFETY: the file is memory-mapped read-only; candle copies tensors out of it at
@@ -216,7 +243,10 @@ impl BertEmbedder {
 
     /// Token ids as the model sees them (special tokens included, truncated).
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self.tokenizer.encode(text, true).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -246,7 +276,11 @@ impl BertEmbedder {
             }
         };
         // L2 normalisation, guarding against a zero vector.
-        let norm = pooled.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+        let norm = pooled
+            .sqr()?
+            .sum_keepdim(1)?
+            .sqrt()?
+            .clamp(1e-12f32, f32::MAX)?;
         let unit = pooled.broadcast_div(&norm)?.to_dtype(DType::F32)?;
         Ok(unit.to_vec2::<f32>()?)
     }
@@ -262,7 +296,10 @@ impl Embedder for BertEmbedder {
     }
 
     fn count_tokens(&self, text: &str) -> Result<usize> {
-        let enc = self.counter.encode(text, true).map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self
+            .counter
+            .encode(text, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
         Ok(enc.len())
     }
 
@@ -316,7 +353,10 @@ mod tests {
     #[test]
     fn loads_with_and_without_bert_prefix() {
         for bert_prefix in [false, true] {
-            let (_d, e) = tiny(TinyModel { bert_prefix, ..Default::default() });
+            let (_d, e) = tiny(TinyModel {
+                bert_prefix,
+                ..Default::default()
+            });
             assert_eq!(e.dim(), 32);
             let v = e.embed(&["the ai policy"]).unwrap();
             assert_eq!((v.len(), v.dim()), (1, 32));
@@ -326,7 +366,9 @@ mod tests {
     #[test]
     fn vectors_are_unit_length_and_distinct() {
         let (_d, e) = tiny(TinyModel::default());
-        let v = e.embed(&["the ai policy is reviewed", "data quality risk"]).unwrap();
+        let v = e
+            .embed(&["the ai policy is reviewed", "data quality risk"])
+            .unwrap();
         for row in v.rows() {
             let n: f32 = row.iter().map(|x| x * x).sum::<f32>().sqrt();
             assert!((n - 1.0).abs() < 1e-5, "norm {n}");
@@ -336,9 +378,15 @@ mod tests {
 
     #[test]
     fn max_length_comes_from_sentence_bert_config_or_model() {
-        let (_d, e) = tiny(TinyModel { max_seq_length: Some(16), ..Default::default() });
+        let (_d, e) = tiny(TinyModel {
+            max_seq_length: Some(16),
+            ..Default::default()
+        });
         assert_eq!(e.max_tokens(), 16);
-        let (_d, e) = tiny(TinyModel { max_seq_length: None, ..Default::default() });
+        let (_d, e) = tiny(TinyModel {
+            max_seq_length: None,
+            ..Default::default()
+        });
         assert_eq!(e.max_tokens(), 64);
     }
 
@@ -349,7 +397,11 @@ mod tests {
         assert!(e.count_tokens(&long).unwrap() > 100);
         let ids = e.token_ids(&long).unwrap();
         assert_eq!(ids.len(), 16);
-        assert_eq!((ids[0], ids[15]), (2, 3), "[CLS] … [SEP] survive truncation");
+        assert_eq!(
+            (ids[0], ids[15]),
+            (2, 3),
+            "[CLS] … [SEP] survive truncation"
+        );
         // Everything past the limit is ignored: a longer tail gives the same vector.
         let longer = format!("{long} data quality risk");
         let v = e.embed(&[&long, &longer]).unwrap();
@@ -359,9 +411,18 @@ mod tests {
     #[test]
     fn batch_of_mixed_lengths_equals_one_by_one() {
         let dir = tempfile::tempdir().unwrap();
-        TinyModel { max_seq_length: Some(64), ..Default::default() }.write(dir.path()).unwrap();
+        TinyModel {
+            max_seq_length: Some(64),
+            ..Default::default()
+        }
+        .write(dir.path())
+        .unwrap();
         // A small budget forces several batches with padding inside each.
-        let opts = EmbedderOptions { device: DeviceChoice::Cpu, token_budget: 40, max_batch: 3 };
+        let opts = EmbedderOptions {
+            device: DeviceChoice::Cpu,
+            token_budget: 40,
+            max_batch: 3,
+        };
         let e = BertEmbedder::load_with(dir.path(), opts).unwrap();
         let texts = [
             "ai",
@@ -384,7 +445,8 @@ mod tests {
     fn progress_counts_every_text() {
         let (_d, e) = tiny(TinyModel::default());
         let mut done = 0;
-        e.embed_with_progress(&["a", "b", "c", "the policy"], &mut |n| done += n).unwrap();
+        e.embed_with_progress(&["a", "b", "c", "the policy"], &mut |n| done += n)
+            .unwrap();
         assert_eq!(done, 4);
         assert!(e.embed(&[]).unwrap().is_empty());
     }
@@ -392,8 +454,16 @@ mod tests {
     #[test]
     fn model_id_names_the_model_and_changes_with_weights() {
         let (d1, e1) = tiny(TinyModel::default());
-        let (_d2, e2) = tiny(TinyModel { layers: 1, ..Default::default() });
-        let name = d1.path().file_name().unwrap().to_string_lossy().into_owned();
+        let (_d2, e2) = tiny(TinyModel {
+            layers: 1,
+            ..Default::default()
+        });
+        let name = d1
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert!(e1.model_id().starts_with(&name), "{}", e1.model_id());
         assert_ne!(e1.model_id(), e2.model_id());
     }
@@ -405,25 +475,41 @@ mod tests {
         let p = dir.path();
 
         std::fs::write(p.join("config.json"), "{ not json").unwrap();
-        let err = BertEmbedder::load(p, DeviceChoice::Cpu).unwrap_err().to_string();
+        let err = BertEmbedder::load(p, DeviceChoice::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("config.json is not valid"), "{err}");
 
         TinyModel::default().write(p).unwrap();
         std::fs::write(p.join("model.safetensors"), b"garbage").unwrap();
-        let err = BertEmbedder::load(p, DeviceChoice::Cpu).unwrap_err().to_string();
+        let err = BertEmbedder::load(p, DeviceChoice::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("model.safetensors"), "{err}");
 
         // Weights of another shape than the config says.
-        TinyModel { hidden: 16, ..Default::default() }.write(p).unwrap();
+        TinyModel {
+            hidden: 16,
+            ..Default::default()
+        }
+        .write(p)
+        .unwrap();
         let cfg = std::fs::read_to_string(p.join("config.json")).unwrap();
-        std::fs::write(p.join("config.json"), cfg.replace("\"hidden_size\": 16", "\"hidden_size\": 32"))
-            .unwrap();
+        std::fs::write(
+            p.join("config.json"),
+            cfg.replace("\"hidden_size\": 16", "\"hidden_size\": 32"),
+        )
+        .unwrap();
         std::fs::remove_dir_all(p.join("1_Pooling")).unwrap();
-        let err = BertEmbedder::load(p, DeviceChoice::Cpu).unwrap_err().to_string();
+        let err = BertEmbedder::load(p, DeviceChoice::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("weights do not match config.json"), "{err}");
 
         std::fs::remove_file(p.join("tokenizer.json")).unwrap();
-        let err = BertEmbedder::load(p, DeviceChoice::Cpu).unwrap_err().to_string();
+        let err = BertEmbedder::load(p, DeviceChoice::Cpu)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("tokenizer.json is missing"), "{err}");
     }
 }

@@ -66,7 +66,9 @@ impl FromStr for DeviceChoice {
             "cpu" => Ok(Self::Cpu),
             "cuda" | "gpu" => Ok(Self::Cuda),
             "metal" => Ok(Self::Metal),
-            other => Err(format!("unknown device '{other}' (expected auto, cpu, cuda or metal)")),
+            other => Err(format!(
+                "unknown device '{other}' (expected auto, cpu, cuda or metal)"
+            )),
         }
     }
 }

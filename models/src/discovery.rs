@@ -40,7 +40,12 @@ impl ModelSearch {
                 hub_caches.push(default);
             }
         }
-        Self { explicit, env, hub_caches, repo: DEFAULT_MODEL_REPO.to_string() }
+        Self {
+            explicit,
+            env,
+            hub_caches,
+            repo: DEFAULT_MODEL_REPO.to_string(),
+        }
     }
 }
 
@@ -74,7 +79,10 @@ fn hub_snapshots(cache: &Path, repo: &str) -> Vec<PathBuf> {
 /// An explicit `--model` or `CONTROLMAP_MODEL` that does not hold a model is an error of its
 /// own: the user named it, so falling through to another model would be a surprise.
 pub fn locate_model(search: &ModelSearch) -> Result<PathBuf> {
-    for (origin, dir) in [("--model", &search.explicit), ("CONTROLMAP_MODEL", &search.env)] {
+    for (origin, dir) in [
+        ("--model", &search.explicit),
+        ("CONTROLMAP_MODEL", &search.env),
+    ] {
         if let Some(dir) = dir {
             if is_model_dir(dir) {
                 return Ok(dir.clone());
@@ -103,7 +111,10 @@ pub fn locate_model(search: &ModelSearch) -> Result<PathBuf> {
             search.repo.replace('/', "--")
         ));
     }
-    Err(Error::ModelNotFound { searched, fetch: FETCH_COMMAND.to_string() })
+    Err(Error::ModelNotFound {
+        searched,
+        fetch: FETCH_COMMAND.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -117,8 +128,17 @@ mod tests {
         }
     }
 
-    fn search(explicit: Option<PathBuf>, env: Option<PathBuf>, caches: Vec<PathBuf>) -> ModelSearch {
-        ModelSearch { explicit, env, hub_caches: caches, repo: DEFAULT_MODEL_REPO.into() }
+    fn search(
+        explicit: Option<PathBuf>,
+        env: Option<PathBuf>,
+        caches: Vec<PathBuf>,
+    ) -> ModelSearch {
+        ModelSearch {
+            explicit,
+            env,
+            hub_caches: caches,
+            repo: DEFAULT_MODEL_REPO.into(),
+        }
     }
 
     #[test]
@@ -141,7 +161,9 @@ mod tests {
     #[test]
     fn refs_main_picks_the_snapshot() {
         let t = tempfile::tempdir().unwrap();
-        let root = t.path().join("models--sentence-transformers--all-MiniLM-L6-v2");
+        let root = t
+            .path()
+            .join("models--sentence-transformers--all-MiniLM-L6-v2");
         fake_model(&root.join("snapshots/aaa"));
         fake_model(&root.join("snapshots/zzz"));
         std::fs::create_dir_all(root.join("refs")).unwrap();
@@ -153,9 +175,16 @@ mod tests {
     #[test]
     fn missing_model_lists_places_and_fetch_command() {
         let t = tempfile::tempdir().unwrap();
-        let s = search(None, None, vec![t.path().join("hub1"), t.path().join("hub2")]);
+        let s = search(
+            None,
+            None,
+            vec![t.path().join("hub1"), t.path().join("hub2")],
+        );
         let msg = locate_model(&s).unwrap_err().to_string();
-        assert!(msg.contains("hub1/models--sentence-transformers--all-MiniLM-L6-v2"), "{msg}");
+        assert!(
+            msg.contains("hub1/models--sentence-transformers--all-MiniLM-L6-v2"),
+            "{msg}"
+        );
         assert!(msg.contains("hub2/"), "{msg}");
         assert!(msg.contains("CONTROLMAP_MODEL"), "{msg}");
         assert!(msg.contains(FETCH_COMMAND), "{msg}");

@@ -13,7 +13,10 @@ impl Embeddings {
     /// # Panics
     /// If `data.len()` is not a multiple of `dim`.
     pub fn new(dim: usize, data: Vec<f32>) -> Self {
-        assert!(dim > 0 && data.len() % dim == 0, "data is not a whole number of rows");
+        assert!(
+            dim > 0 && data.len().is_multiple_of(dim),
+            "data is not a whole number of rows"
+        );
         Self { dim, data }
     }
 

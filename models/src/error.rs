@@ -8,7 +8,10 @@ pub enum Error {
         "no embedding model found. Searched:\n{}\nFetch the default model with:\n    {fetch}",
         searched.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n")
     )]
-    ModelNotFound { searched: Vec<String>, fetch: String },
+    ModelNotFound {
+        searched: Vec<String>,
+        fetch: String,
+    },
 
     /// A model directory lacks a file we need, or a file in it is malformed.
     #[error("model directory {dir}: {reason}")]

@@ -24,7 +24,12 @@ pub struct TinyModel {
 
 impl Default for TinyModel {
     fn default() -> Self {
-        Self { bert_prefix: false, max_seq_length: Some(16), hidden: 32, layers: 2 }
+        Self {
+            bert_prefix: false,
+            max_seq_length: Some(16),
+            hidden: 32,
+            layers: 2,
+        }
     }
 }
 
@@ -34,8 +39,10 @@ const WORDS: &[&str] = &[
 ];
 
 fn vocab() -> Vec<String> {
-    let mut v: Vec<String> =
-        ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     v.extend(WORDS.iter().map(|s| s.to_string()));
     v.extend(".,;:!?()-'\"/".chars().map(|c| c.to_string()));
     v.extend(('a'..='z').map(|c| c.to_string()));
@@ -68,7 +75,10 @@ impl TinyModel {
             "layer_norm_eps": 1e-12,
             "pad_token_id": 0
         });
-        std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config)?)?;
+        std::fs::write(
+            dir.join("config.json"),
+            serde_json::to_string_pretty(&config)?,
+        )?;
         if let Some(n) = self.max_seq_length {
             std::fs::write(
                 dir.join("sentence_bert_config.json"),
@@ -93,7 +103,10 @@ impl TinyModel {
         let mut tok = Tokenizer::new(wordpiece);
         tok.with_normalizer(Some(BertNormalizer::new(true, true, Some(true), true)));
         tok.with_pre_tokenizer(Some(BertPreTokenizer));
-        tok.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), 3), ("[CLS]".into(), 2))));
+        tok.with_post_processor(Some(BertProcessing::new(
+            ("[SEP]".into(), 3),
+            ("[CLS]".into(), 2),
+        )));
         tok.save(dir.join("tokenizer.json"), false)?;
 
         let cfg: Config = serde_json::from_value(config)?;

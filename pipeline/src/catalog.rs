@@ -148,25 +148,44 @@ impl Catalog {
         for o in &self.objectives {
             check_id(&o.id)?;
             if empty(&o.title) || empty(&o.purpose) {
-                return Err(fail(Some(&o.id), 0, format!("objective {} needs a title and a purpose", o.id)));
+                return Err(fail(
+                    Some(&o.id),
+                    0,
+                    format!("objective {} needs a title and a purpose", o.id),
+                ));
             }
             if o.controls.is_empty() {
-                return Err(fail(Some(&o.id), 0, format!("objective {} has no controls", o.id)));
+                return Err(fail(
+                    Some(&o.id),
+                    0,
+                    format!("objective {} has no controls", o.id),
+                ));
             }
             for g in &o.groups {
                 check_id(&g.id)?;
                 if !is_under(&g.id, &o.id) {
-                    return Err(fail(Some(&g.id), 0, format!("group {} is not under objective {}", g.id, o.id)));
+                    return Err(fail(
+                        Some(&g.id),
+                        0,
+                        format!("group {} is not under objective {}", g.id, o.id),
+                    ));
                 }
                 if empty(&g.title) || empty(&g.purpose) {
-                    return Err(fail(Some(&g.id), 0, format!("group {} needs a title and a purpose", g.id)));
+                    return Err(fail(
+                        Some(&g.id),
+                        0,
+                        format!("group {} needs a title and a purpose", g.id),
+                    ));
                 }
             }
             for c in &o.controls {
                 check_id(&c.id)?;
                 let at = |msg: String| fail(Some(&c.id), 0, msg);
                 if !is_under(&c.id, &o.id) {
-                    return Err(at(format!("control {} is not under objective {}", c.id, o.id)));
+                    return Err(at(format!(
+                        "control {} is not under objective {}",
+                        c.id, o.id
+                    )));
                 }
                 if empty(&c.title) {
                     return Err(at(format!("control {} has an empty title", c.id)));
@@ -174,15 +193,26 @@ impl Catalog {
                 if empty(&c.summary) {
                     return Err(at(format!("control {} has an empty summary", c.id)));
                 }
-                if c.evidence_examples.iter().any(|e| empty(e)) || c.keywords.iter().any(|k| empty(k)) {
-                    return Err(at(format!("control {} has an empty evidence example or keyword", c.id)));
+                if c.evidence_examples.iter().any(|e| empty(e))
+                    || c.keywords.iter().any(|k| empty(k))
+                {
+                    return Err(at(format!(
+                        "control {} has an empty evidence example or keyword",
+                        c.id
+                    )));
                 }
                 match (&c.group, o.groups.is_empty()) {
                     (None, false) => {
-                        return Err(at(format!("control {} must name one of objective {}'s groups", c.id, o.id)));
+                        return Err(at(format!(
+                            "control {} must name one of objective {}'s groups",
+                            c.id, o.id
+                        )));
                     }
                     (Some(g), _) if !o.groups.iter().any(|x| &x.id == g) || !is_under(&c.id, g) => {
-                        return Err(at(format!("control {} names group {g}, which objective {} does not have", c.id, o.id)));
+                        return Err(at(format!(
+                            "control {} names group {g}, which objective {} does not have",
+                            c.id, o.id
+                        )));
                     }
                     _ => {}
                 }
@@ -193,7 +223,9 @@ impl Catalog {
 
     /// Every control, in catalog order, with its objective.
     pub fn controls(&self) -> impl Iterator<Item = (&Objective, &Control)> {
-        self.objectives.iter().flat_map(|o| o.controls.iter().map(move |c| (o, c)))
+        self.objectives
+            .iter()
+            .flat_map(|o| o.controls.iter().map(move |c| (o, c)))
     }
 
     pub fn control(&self, id: &str) -> Option<&Control> {
@@ -203,7 +235,8 @@ impl Catalog {
 
 /// `A.6.2.4` is under `A.6.2` and `A.6`, not under `A.6.2.4` or `A.61`.
 fn is_under(id: &str, parent: &str) -> bool {
-    id.strip_prefix(parent).is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
+    id.strip_prefix(parent)
+        .is_some_and(|rest| rest.starts_with('.') && rest.len() > 1)
 }
 
 /// 1-based line of the `occurrence`-th (0-based) `id: ID` in the YAML text.
@@ -221,7 +254,9 @@ fn line_of_id(text: &str, id: &str, occurrence: usize) -> Option<usize> {
 }
 
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| l.starts_with(&format!("{key}:"))).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.starts_with(&format!("{key}:")))
+        .map(|i| i + 1)
 }
 
 #[cfg(test)]
@@ -232,7 +267,8 @@ mod tests {
         "A.2.2", "A.2.3", "A.2.4", "A.3.2", "A.3.3", "A.4.2", "A.4.3", "A.4.4", "A.4.5", "A.4.6",
         "A.5.2", "A.5.3", "A.5.4", "A.5.5", "A.6.1.2", "A.6.1.3", "A.6.2.2", "A.6.2.3", "A.6.2.4",
         "A.6.2.5", "A.6.2.6", "A.6.2.7", "A.6.2.8", "A.7.2", "A.7.3", "A.7.4", "A.7.5", "A.7.6",
-        "A.8.2", "A.8.3", "A.8.4", "A.8.5", "A.9.2", "A.9.3", "A.9.4", "A.10.2", "A.10.3", "A.10.4",
+        "A.8.2", "A.8.3", "A.8.4", "A.8.5", "A.9.2", "A.9.3", "A.9.4", "A.10.2", "A.10.3",
+        "A.10.4",
     ];
 
     #[test]
@@ -241,10 +277,20 @@ mod tests {
         assert_eq!(c.objectives.len(), 9);
         let ids: Vec<&str> = c.controls().map(|(_, c)| c.id.as_str()).collect();
         assert_eq!(ids, ANNEX_A_IDS);
-        assert_eq!(c.control("A.6.2.4").unwrap().title, "AI system verification and validation");
-        assert_eq!(c.control("A.5.4").unwrap().title, "Assessing AI system impact on individuals or groups of individuals");
+        assert_eq!(
+            c.control("A.6.2.4").unwrap().title,
+            "AI system verification and validation"
+        );
+        assert_eq!(
+            c.control("A.5.4").unwrap().title,
+            "Assessing AI system impact on individuals or groups of individuals"
+        );
         for (_, ctl) in c.controls() {
-            assert!(ctl.evidence_examples.len() >= 4, "{} has too few examples", ctl.id);
+            assert!(
+                ctl.evidence_examples.len() >= 4,
+                "{} has too few examples",
+                ctl.id
+            );
             assert!(!ctl.keywords.is_empty(), "{} has no keywords", ctl.id);
         }
     }
@@ -295,7 +341,11 @@ objectives:
     fn duplicate_id_names_the_second_line() {
         let e = err(&SMALL.replace("id: A.2.3", "id: A.2.2"));
         assert_eq!(e.line, Some(15), "{e}");
-        assert!(e.to_string().starts_with("demo.yaml:15: duplicate ID A.2.2"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("demo.yaml:15: duplicate ID A.2.2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -342,7 +392,11 @@ objectives:
         let e = err(&SMALL.replace("group: A.6.1", "group: A.6.9"));
         assert!(e.message.contains("names group A.6.9"), "{e}");
         let e = err(&SMALL.replace("        group: A.6.1\n", ""));
-        assert!(e.message.contains("must name one of objective A.6's groups"), "{e}");
+        assert!(
+            e.message
+                .contains("must name one of objective A.6's groups"),
+            "{e}"
+        );
         assert_eq!(e.line, Some(26));
     }
 

@@ -48,7 +48,10 @@ pub struct ChunkOptions {
 
 impl Default for ChunkOptions {
     fn default() -> Self {
-        Self { target_words: 120, max_tokens: 256 }
+        Self {
+            target_words: 120,
+            max_tokens: 256,
+        }
     }
 }
 
@@ -136,7 +139,11 @@ fn fit(text: &str, max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<Stri
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
     for u in units {
-        let joined = if cur.is_empty() { u.clone() } else { format!("{cur}\n{u}") };
+        let joined = if cur.is_empty() {
+            u.clone()
+        } else {
+            format!("{cur}\n{u}")
+        };
         if count(&joined) <= max_tokens {
             cur = joined;
         } else {
@@ -186,25 +193,50 @@ mod tests {
         let md = "# P\n\n## A\n\none two.\n\nthree four.\n\n## B\n\nfive six.\n";
         let d = parse_markdown(md, "p");
         let ps = chunk(&d, "p.md", ChunkOptions::default(), &words);
-        let got: Vec<(String, &str)> = ps.iter().map(|p| (p.heading_path(), p.text.as_str())).collect();
-        assert_eq!(got, vec![("P › A".into(), "one two.\nthree four."), ("P › B".into(), "five six.")]);
+        let got: Vec<(String, &str)> = ps
+            .iter()
+            .map(|p| (p.heading_path(), p.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("P › A".into(), "one two.\nthree four."),
+                ("P › B".into(), "five six.")
+            ]
+        );
         assert_ne!(ps[0].id, ps[1].id);
     }
 
     #[test]
     fn long_text_is_split_under_the_token_limit() {
         let sentence = "The model is validated before release by an independent team. ";
-        let md = format!("# P\n\n{}\n\n{}\n", sentence.repeat(30), "word ".repeat(500));
+        let md = format!(
+            "# P\n\n{}\n\n{}\n",
+            sentence.repeat(30),
+            "word ".repeat(500)
+        );
         let d = parse_markdown(&md, "p");
-        let opts = ChunkOptions { target_words: 120, max_tokens: 64 };
+        let opts = ChunkOptions {
+            target_words: 120,
+            max_tokens: 64,
+        };
         let ps = chunk(&d, "p.md", opts, &words);
         assert!(ps.len() > 10);
         for p in &ps {
-            assert!(words(&p.text) <= 64, "{} tokens: {}", words(&p.text), p.text);
+            assert!(
+                words(&p.text) <= 64,
+                "{} tokens: {}",
+                words(&p.text),
+                p.text
+            );
         }
         // Nothing is lost: the words come back out in order.
         let all: Vec<&str> = ps.iter().flat_map(|p| p.text.split_whitespace()).collect();
-        let src: Vec<&str> = d.blocks.iter().flat_map(|b| b.text.split_whitespace()).collect();
+        let src: Vec<&str> = d
+            .blocks
+            .iter()
+            .flat_map(|b| b.text.split_whitespace())
+            .collect();
         assert_eq!(all, src);
     }
 

@@ -39,7 +39,10 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Self { evidence: 0.60, weak: 0.50 }
+        Self {
+            evidence: 0.60,
+            weak: 0.50,
+        }
     }
 }
 
@@ -59,16 +62,24 @@ pub fn control_texts(catalog: &Catalog) -> (Vec<String>, Vec<usize>) {
 }
 
 /// `scores[p * n_controls + c]`: passage `p`'s best similarity to control `c`'s texts.
-pub fn score_matrix(passages: &Embeddings, control_vecs: &Embeddings, owner: &[usize], n_controls: usize) -> Vec<f32> {
+pub fn score_matrix(
+    passages: &Embeddings,
+    control_vecs: &Embeddings,
+    owner: &[usize],
+    n_controls: usize,
+) -> Vec<f32> {
     let mut scores = vec![f32::NEG_INFINITY; passages.len() * n_controls];
-    scores.par_chunks_mut(n_controls.max(1)).zip(passages.rows().collect::<Vec<_>>()).for_each(|(row, p)| {
-        for (t, &c) in control_vecs.rows().zip(owner) {
-            let s: f32 = t.iter().zip(p).map(|(a, b)| a * b).sum();
-            if s > row[c] {
-                row[c] = s;
+    scores
+        .par_chunks_mut(n_controls.max(1))
+        .zip(passages.rows().collect::<Vec<_>>())
+        .for_each(|(row, p)| {
+            for (t, &c) in control_vecs.rows().zip(owner) {
+                let s: f32 = t.iter().zip(p).map(|(a, b)| a * b).sum();
+                if s > row[c] {
+                    row[c] = s;
+                }
             }
-        }
-    });
+        });
     scores
 }
 

@@ -82,24 +82,40 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Format, NotParsed> {
         return if ext == "docx" {
             Ok(Format::Docx)
         } else {
-            Err(NotParsed::Skipped(format!("a zip archive{}, not a document", named_as(&ext))))
+            Err(NotParsed::Skipped(format!(
+                "a zip archive{}, not a document",
+                named_as(&ext)
+            )))
         };
     }
     if let Some(kind) = binary_kind(head) {
-        return Err(NotParsed::Skipped(format!("{kind}{}, not a document", named_as(&ext))));
+        return Err(NotParsed::Skipped(format!(
+            "{kind}{}, not a document",
+            named_as(&ext)
+        )));
     }
     match ext.as_str() {
         "md" | "markdown" => Ok(Format::Markdown),
         "txt" | "text" | "" => Ok(Format::Text),
         "html" | "htm" | "xhtml" => Ok(Format::Html),
-        "pdf" => Err(NotParsed::Failed("named .pdf but is not a PDF (no %PDF header)".into())),
-        "docx" => Err(NotParsed::Failed("named .docx but is not a zip package".into())),
-        other => Err(NotParsed::Skipped(format!("unsupported file type .{other}"))),
+        "pdf" => Err(NotParsed::Failed(
+            "named .pdf but is not a PDF (no %PDF header)".into(),
+        )),
+        "docx" => Err(NotParsed::Failed(
+            "named .docx but is not a zip package".into(),
+        )),
+        other => Err(NotParsed::Skipped(format!(
+            "unsupported file type .{other}"
+        ))),
     }
 }
 
 fn named_as(ext: &str) -> String {
-    if ext.is_empty() { String::new() } else { format!(" named .{ext}") }
+    if ext.is_empty() {
+        String::new()
+    } else {
+        format!(" named .{ext}")
+    }
 }
 
 /// Names common binary formats by magic number; `None` for what may be text.
@@ -129,7 +145,10 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+        Err(_) => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling(bytes)
+            .0
+            .into_owned(),
     }
 }
 
@@ -139,15 +158,19 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
         return Err(NotParsed::Skipped("empty file".into()));
     }
     let format = detect(path, &bytes[..bytes.len().min(512)])?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let result = std::panic::catch_unwind(|| match format {
         Format::Markdown => Ok(parse_markdown(&decode_text(bytes), &stem)),
         Format::Text => Ok(parse_text(&decode_text(bytes), &stem)),
-        Format::Html | Format::Docx | Format::Pdf => {
-            Err(NotParsed::Skipped(format!("{format} is not read yet (planned)")))
-        }
+        Format::Html | Format::Docx | Format::Pdf => Err(NotParsed::Skipped(format!(
+            "{format} is not read yet (planned)"
+        ))),
     });
-    let doc = result.unwrap_or_else(|_| Err(NotParsed::Failed("the parser crashed on this file".into())))?;
+    let doc = result
+        .unwrap_or_else(|_| Err(NotParsed::Failed("the parser crashed on this file".into())))?;
     if doc.blocks.is_empty() {
         return Err(NotParsed::Skipped("no text found".into()));
     }
@@ -169,7 +192,12 @@ pub fn parse_markdown(src: &str, fallback_title: &str) -> Document {
         let text = normalise_space(buf);
         buf.clear();
         if !text.is_empty() {
-            blocks.push(Block { headings: path(headings), kind, text, page: None });
+            blocks.push(Block {
+                headings: path(headings),
+                kind,
+                text,
+                page: None,
+            });
         }
     };
 
@@ -247,36 +275,61 @@ pub fn parse_text(src: &str, fallback_title: &str) -> Document {
     let mut blocks = Vec::new();
     let mut title = None;
     for para in src.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        let lines: Vec<&str> = para.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        if lines.len() == 1 {
-            if let Some(mut level) = text_heading_level(lines[0]) {
-                if title.is_none() && blocks.is_empty() && headings.is_empty() {
-                    // The document's first heading is its title, above every numbered section.
-                    title = Some(lines[0].to_string());
-                    level = 0;
-                }
-                headings.retain(|(l, _)| *l < level);
-                headings.push((level, lines[0].to_string()));
-                continue;
+        let lines: Vec<&str> = para
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if let [line] = lines[..]
+            && let Some(mut level) = text_heading_level(line)
+        {
+            if title.is_none() && blocks.is_empty() && headings.is_empty() {
+                // The document's first heading is its title, above every numbered section.
+                title = Some(line.to_string());
+                level = 0;
             }
+            headings.retain(|(l, _)| *l < level);
+            headings.push((level, line.to_string()));
+            continue;
         }
         let path: Vec<String> = headings.iter().map(|(_, h)| h.clone()).collect();
         let is_list = lines.iter().all(|l| is_list_line(l));
         if is_list && lines.len() > 1 {
             for l in lines {
-                blocks.push(Block { headings: path.clone(), kind: BlockKind::ListItem, text: normalise_space(l), page: None });
+                blocks.push(Block {
+                    headings: path.clone(),
+                    kind: BlockKind::ListItem,
+                    text: normalise_space(l),
+                    page: None,
+                });
             }
         } else {
-            let kind = if is_list { BlockKind::ListItem } else { BlockKind::Paragraph };
-            blocks.push(Block { headings: path, kind, text: normalise_space(para), page: None });
+            let kind = if is_list {
+                BlockKind::ListItem
+            } else {
+                BlockKind::Paragraph
+            };
+            blocks.push(Block {
+                headings: path,
+                kind,
+                text: normalise_space(para),
+                page: None,
+            });
         }
     }
-    Document { title: title.unwrap_or_else(|| fallback_title.to_string()), format: Format::Text, blocks }
+    Document {
+        title: title.unwrap_or_else(|| fallback_title.to_string()),
+        format: Format::Text,
+        blocks,
+    }
 }
 
 fn is_list_line(l: &str) -> bool {
     l.starts_with("- ") || l.starts_with("* ") || l.starts_with("• ") || {
-        let digits = l.chars().take_while(|c| c.is_ascii_digit() || c.is_ascii_lowercase()).count();
+        let digits = l
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
+            .count();
         digits > 0 && digits <= 3 && matches!(l[digits..].chars().next(), Some(')'))
     }
 }
@@ -285,10 +338,17 @@ fn text_heading_level(line: &str) -> Option<usize> {
     if line.len() > 90 || line.ends_with('.') || line.ends_with(',') || line.ends_with(';') {
         return None;
     }
-    let numbering: String = line.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let numbering: String = line
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     let rest = line[numbering.len()..].trim_start();
-    if !numbering.is_empty() && numbering.starts_with(|c: char| c.is_ascii_digit()) && line.len() > numbering.len() {
-        if rest.starts_with(|c: char| c.is_uppercase()) && line[numbering.len()..].starts_with(' ') {
+    if !numbering.is_empty()
+        && numbering.starts_with(|c: char| c.is_ascii_digit())
+        && line.len() > numbering.len()
+    {
+        if rest.starts_with(|c: char| c.is_uppercase()) && line[numbering.len()..].starts_with(' ')
+        {
             return Some(numbering.trim_end_matches('.').split('.').count());
         }
         return None;
@@ -314,18 +374,40 @@ mod tests {
         let got: Vec<(Vec<&str>, BlockKind, &str)> = d
             .blocks
             .iter()
-            .map(|b| (b.headings.iter().map(String::as_str).collect(), b.kind, b.text.as_str()))
+            .map(|b| {
+                (
+                    b.headings.iter().map(String::as_str).collect(),
+                    b.kind,
+                    b.text.as_str(),
+                )
+            })
             .collect();
         use BlockKind::*;
         assert_eq!(
             got,
             vec![
                 (vec!["AI Policy"], Paragraph, "Intro text."),
-                (vec!["AI Policy", "1 Scope"], Paragraph, "This policy applies to all staff and contractors."),
+                (
+                    vec!["AI Policy", "1 Scope"],
+                    Paragraph,
+                    "This policy applies to all staff and contractors."
+                ),
                 (vec!["AI Policy", "1 Scope"], ListItem, "First item"),
-                (vec!["AI Policy", "1 Scope"], ListItem, "Second item with code"),
-                (vec!["AI Policy", "1 Scope", "1.1 Detail"], TableRow, "Role | Duty"),
-                (vec!["AI Policy", "1 Scope", "1.1 Detail"], TableRow, "Owner | Approves"),
+                (
+                    vec!["AI Policy", "1 Scope"],
+                    ListItem,
+                    "Second item with code"
+                ),
+                (
+                    vec!["AI Policy", "1 Scope", "1.1 Detail"],
+                    TableRow,
+                    "Role | Duty"
+                ),
+                (
+                    vec!["AI Policy", "1 Scope", "1.1 Detail"],
+                    TableRow,
+                    "Owner | Approves"
+                ),
                 (vec!["AI Policy", "2 Review"], Paragraph, "Reviewed yearly."),
             ]
         );
@@ -336,7 +418,10 @@ mod tests {
         let t = "DATA GOVERNANCE STANDARD\n\n1. Purpose\n\nThis standard sets rules\nfor data.\n\n2.1 Quality checks\n\nChecks run monthly.\n\n- one\n- two\n";
         let d = parse_text(t, "x");
         assert_eq!(d.title, "DATA GOVERNANCE STANDARD");
-        assert_eq!(d.blocks[0].headings, vec!["DATA GOVERNANCE STANDARD", "1. Purpose"]);
+        assert_eq!(
+            d.blocks[0].headings,
+            vec!["DATA GOVERNANCE STANDARD", "1. Purpose"]
+        );
         assert_eq!(d.blocks[0].text, "This standard sets rules for data.");
         assert_eq!(d.blocks[1].headings.last().unwrap(), "2.1 Quality checks");
         assert_eq!(d.blocks[2].kind, BlockKind::ListItem);
@@ -350,18 +435,39 @@ mod tests {
             utf16.extend_from_slice(&u.to_le_bytes());
         }
         assert_eq!(decode_text(&utf16), "Caf\u{e9} policy");
-        assert_eq!(decode_text(b"Fee \xA3 5 \x96 caf\xE9"), "Fee \u{a3} 5 \u{2013} caf\u{e9}");
+        assert_eq!(
+            decode_text(b"Fee \xA3 5 \x96 caf\xE9"),
+            "Fee \u{a3} 5 \u{2013} caf\u{e9}"
+        );
         assert_eq!(decode_text("naïve".as_bytes()), "naïve");
     }
 
     #[test]
     fn binary_and_misnamed_files_are_skipped_or_failed() {
         let png = b"\x89PNG\r\n\x1a\n\0\0\0";
-        assert!(matches!(parse_bytes(Path::new("notes.md"), png), Err(NotParsed::Skipped(r)) if r.contains("PNG image named .md")));
-        assert!(matches!(parse_bytes(Path::new("a.pdf"), b"hello"), Err(NotParsed::Failed(_))));
-        assert!(matches!(parse_bytes(Path::new("a.md"), b"  \n\n "), Err(NotParsed::Skipped(r)) if r == "empty file"));
-        assert!(matches!(parse_bytes(Path::new("a.xlsx"), b"PK\x03\x04rest"), Err(NotParsed::Skipped(_))));
-        assert!(matches!(parse_bytes(Path::new("a.bin"), b"abc\0def"), Err(NotParsed::Skipped(r)) if r.contains("binary")));
-        assert_eq!(parse_bytes(Path::new("a.md"), b"# T\n\nBody.").unwrap().blocks.len(), 1);
+        assert!(
+            matches!(parse_bytes(Path::new("notes.md"), png), Err(NotParsed::Skipped(r)) if r.contains("PNG image named .md"))
+        );
+        assert!(matches!(
+            parse_bytes(Path::new("a.pdf"), b"hello"),
+            Err(NotParsed::Failed(_))
+        ));
+        assert!(
+            matches!(parse_bytes(Path::new("a.md"), b"  \n\n "), Err(NotParsed::Skipped(r)) if r == "empty file")
+        );
+        assert!(matches!(
+            parse_bytes(Path::new("a.xlsx"), b"PK\x03\x04rest"),
+            Err(NotParsed::Skipped(_))
+        ));
+        assert!(
+            matches!(parse_bytes(Path::new("a.bin"), b"abc\0def"), Err(NotParsed::Skipped(r)) if r.contains("binary"))
+        );
+        assert_eq!(
+            parse_bytes(Path::new("a.md"), b"# T\n\nBody.")
+                .unwrap()
+                .blocks
+                .len(),
+            1
+        );
     }
 }

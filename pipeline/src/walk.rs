@@ -42,16 +42,20 @@ pub fn walk(root: &Path) -> std::io::Result<Walk> {
         };
         let path = entry.path();
         let rel = rel_path(root, path);
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         if ft.is_symlink() {
             match fs_err::canonicalize(path) {
                 Ok(target) if target.starts_with(&canon_root) && target.is_file() => {}
                 Ok(target) if target.is_dir() => {
-                    out.skipped.push((rel, "symbolic link to a folder: not followed".into()));
+                    out.skipped
+                        .push((rel, "symbolic link to a folder: not followed".into()));
                     continue;
                 }
                 Ok(_) => {
-                    out.skipped.push((rel, "symbolic link leaving the folder: not followed".into()));
+                    out.skipped
+                        .push((rel, "symbolic link leaving the folder: not followed".into()));
                     continue;
                 }
                 Err(_) => {
@@ -62,7 +66,10 @@ pub fn walk(root: &Path) -> std::io::Result<Walk> {
         } else if !ft.is_file() {
             continue;
         }
-        out.files.push(FoundFile { path: path.to_path_buf(), rel });
+        out.files.push(FoundFile {
+            path: path.to_path_buf(),
+            rel,
+        });
     }
     Ok(out)
 }
@@ -94,7 +101,8 @@ mod tests {
         std::fs::write(t.path().join("secret.txt"), "s").unwrap();
         #[cfg(unix)]
         {
-            std::os::unix::fs::symlink(t.path().join("secret.txt"), root.join("escape.txt")).unwrap();
+            std::os::unix::fs::symlink(t.path().join("secret.txt"), root.join("escape.txt"))
+                .unwrap();
             std::os::unix::fs::symlink(root.join("a.md"), root.join("inside.md")).unwrap();
         }
         let w = walk(&root).unwrap();
@@ -102,7 +110,11 @@ mod tests {
         #[cfg(unix)]
         assert_eq!(rels, vec!["a.md", "inside.md", "sub/b.txt"]);
         #[cfg(unix)]
-        assert!(w.skipped.iter().any(|(p, r)| p == "escape.txt" && r.contains("leaving")));
+        assert!(
+            w.skipped
+                .iter()
+                .any(|(p, r)| p == "escape.txt" && r.contains("leaving"))
+        );
         #[cfg(not(unix))]
         assert_eq!(rels, vec!["a.md", "sub/b.txt"]);
     }

@@ -19,8 +19,8 @@ use crate::{
     map::{Status, Thresholds, control_texts, score_matrix},
     parse::{NotParsed, parse_bytes},
     report::{
-        ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport, REPORT_SCHEMA_VERSION, Report,
-        StatusCounts, Timings,
+        ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
+        REPORT_SCHEMA_VERSION, Report, StatusCounts, Timings,
     },
     walk::walk,
 };
@@ -40,7 +40,11 @@ pub fn default_workspace(dir: &Path) -> PathBuf {
 fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(
         Some(len),
-        if quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+        if quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
     );
     pb.set_style(
         ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} {msg} ({eta})")
@@ -63,9 +67,15 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let quiet = cli.quiet;
     let mut timings = Timings::default();
     if !args.dir.is_dir() {
-        bail!("{} is not a folder; give the policy folder to read", args.dir.display());
+        bail!(
+            "{} is not a folder; give the policy folder to read",
+            args.dir.display()
+        );
     }
-    let workspace = args.workspace.clone().unwrap_or_else(|| default_workspace(&args.dir));
+    let workspace = args
+        .workspace
+        .clone()
+        .unwrap_or_else(|| default_workspace(&args.dir));
     fs_err::create_dir_all(&workspace).context("cannot create the workspace")?;
 
     let catalog = match &args.catalog {
@@ -76,15 +86,27 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     // The model first: a missing model should stop us before minutes of parsing.
     let t = Instant::now();
     let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
-    let embedder = BertEmbedder::load_with(&model_dir, EmbedderOptions { device: args.device, ..Default::default() })?;
+    let embedder = BertEmbedder::load_with(
+        &model_dir,
+        EmbedderOptions {
+            device: args.device,
+            ..Default::default()
+        },
+    )?;
     timings.load_model = t.elapsed().as_secs_f64();
-    note(quiet, format_args!("model: {} on {:?}", embedder.model_id(), embedder.device()));
+    note(
+        quiet,
+        format_args!("model: {} on {:?}", embedder.model_id(), embedder.device()),
+    );
 
     // Walk and parse, in parallel; every file gets an outcome.
     let t = Instant::now();
     let found = walk(&args.dir).with_context(|| format!("cannot read {}", args.dir.display()))?;
     let pb = bar(found.files.len() as u64, "parsing", quiet);
-    let chunk_opts = ChunkOptions { max_tokens: embedder.max_tokens(), ..Default::default() };
+    let chunk_opts = ChunkOptions {
+        max_tokens: embedder.max_tokens(),
+        ..Default::default()
+    };
     let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
     let results: Vec<(FileOutcome, Vec<Passage>)> = found
         .files
@@ -107,11 +129,23 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
                     passages,
                 ),
                 Err(NotParsed::Skipped(r)) => (
-                    FileOutcome { path: f.rel.clone(), outcome: "skipped", format: None, passages: None, reason: Some(r) },
+                    FileOutcome {
+                        path: f.rel.clone(),
+                        outcome: "skipped",
+                        format: None,
+                        passages: None,
+                        reason: Some(r),
+                    },
                     Vec::new(),
                 ),
                 Err(NotParsed::Failed(r)) => (
-                    FileOutcome { path: f.rel.clone(), outcome: "failed", format: None, passages: None, reason: Some(r) },
+                    FileOutcome {
+                        path: f.rel.clone(),
+                        outcome: "failed",
+                        format: None,
+                        passages: None,
+                        reason: Some(r),
+                    },
                     Vec::new(),
                 ),
             }
@@ -125,9 +159,19 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         passages.extend(ps);
     }
     for (rel, reason) in found.skipped {
-        outcomes.push(FileOutcome { path: rel, outcome: "skipped", format: None, passages: None, reason: Some(reason) });
+        outcomes.push(FileOutcome {
+            path: rel,
+            outcome: "skipped",
+            format: None,
+            passages: None,
+            reason: Some(reason),
+        });
     }
-    let mut files = FileCounts { found: outcomes.len(), passages: passages.len(), ..Default::default() };
+    let mut files = FileCounts {
+        found: outcomes.len(),
+        passages: passages.len(),
+        ..Default::default()
+    };
     for o in &outcomes {
         match o.outcome {
             "parsed" => files.parsed += 1,
@@ -135,7 +179,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
             _ => files.failed += 1,
         }
         if o.outcome == "failed" {
-            note(quiet, format_args!("failed: {}: {}", o.path, o.reason.as_deref().unwrap_or("")));
+            note(
+                quiet,
+                format_args!("failed: {}: {}", o.path, o.reason.as_deref().unwrap_or("")),
+            );
         }
     }
     timings.parse = t.elapsed().as_secs_f64();
@@ -166,7 +213,13 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         .collect();
     index.replace_all(&records)?;
     let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
-    VectorStore::write(&workspace.join("vectors.bin"), embedder.model_id(), embedder.dim(), &ids, vectors.as_slice())?;
+    VectorStore::write(
+        &workspace.join("vectors.bin"),
+        embedder.model_id(),
+        embedder.dim(),
+        &ids,
+        vectors.as_slice(),
+    )?;
     timings.index = t.elapsed().as_secs_f64();
 
     // Map: every passage against every control.
@@ -183,7 +236,9 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     for o in &catalog.objectives {
         let mut controls = Vec::new();
         for c in &o.controls {
-            let mut ranked: Vec<(usize, f32)> = (0..passages.len()).map(|p| (p, scores[p * n_controls + ci])).collect();
+            let mut ranked: Vec<(usize, f32)> = (0..passages.len())
+                .map(|p| (p, scores[p * n_controls + ci]))
+                .collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
             let best_score = ranked.first().map(|r| r.1).unwrap_or(0.0);
             let status = if best_score >= thresholds.evidence {
@@ -213,10 +268,20 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
                     }
                 })
                 .collect();
-            controls.push(ControlReport { id: c.id.clone(), title: c.title.clone(), status, best_score, evidence });
+            controls.push(ControlReport {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                status,
+                best_score,
+                evidence,
+            });
             ci += 1;
         }
-        objectives.push(ObjectiveReport { id: o.id.clone(), title: o.title.clone(), controls });
+        objectives.push(ObjectiveReport {
+            id: o.id.clone(),
+            title: o.title.clone(),
+            controls,
+        });
     }
     timings.map = t.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
@@ -250,13 +315,17 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         }
     }
     out.flush()?;
-    note(quiet, format_args!("done in {:.1}s", report.timings_s.total));
+    note(
+        quiet,
+        format_args!("done in {:.1}s", report.timings_s.total),
+    );
     Ok(())
 }
 
 /// Reads and parses one file, with the size limit applied before reading.
 fn read_one(path: &Path, max_bytes: u64) -> Result<crate::parse::Document, NotParsed> {
-    let meta = fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
+    let meta =
+        fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
     if meta.len() > max_bytes {
         return Err(NotParsed::Skipped(format!(
             "too large ({} bytes; the limit is {max_bytes}, see --max-file-size)",
