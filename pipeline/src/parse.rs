@@ -152,6 +152,19 @@ pub fn decode_text(bytes: &[u8]) -> String {
     }
 }
 
+/// Reads and parses one file, with the size limit applied before reading.
+pub fn parse_file(path: &Path, max_bytes: u64) -> Result<Document, NotParsed> {
+    let meta = fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
+    if meta.len() > max_bytes {
+        return Err(NotParsed::Skipped(format!(
+            "too large ({} bytes; the limit is {max_bytes}, see --max-file-size)",
+            meta.len()
+        )));
+    }
+    let bytes = fs_err::read(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
+    parse_bytes(path, &bytes)
+}
+
 /// Parses one file's bytes. Panics inside a parser are caught and reported as failures.
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     if bytes.iter().all(u8::is_ascii_whitespace) {

@@ -17,7 +17,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, Format, RunArgs},
     map::{Status, Thresholds, control_texts, score_matrix},
-    parse::{NotParsed, parse_bytes},
+    parse::{NotParsed, parse_file},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
         REPORT_SCHEMA_VERSION, Report, StatusCounts, Timings,
@@ -112,7 +112,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         .files
         .par_iter()
         .map(|f| {
-            let outcome = read_one(&f.path, args.max_file_size).map(|doc| {
+            let outcome = parse_file(&f.path, args.max_file_size).map(|doc| {
                 let passages = chunk(&doc, &f.rel, chunk_opts, &count);
                 (doc.format, passages)
             });
@@ -320,18 +320,4 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         format_args!("done in {:.1}s", report.timings_s.total),
     );
     Ok(())
-}
-
-/// Reads and parses one file, with the size limit applied before reading.
-fn read_one(path: &Path, max_bytes: u64) -> Result<crate::parse::Document, NotParsed> {
-    let meta =
-        fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
-    if meta.len() > max_bytes {
-        return Err(NotParsed::Skipped(format!(
-            "too large ({} bytes; the limit is {max_bytes}, see --max-file-size)",
-            meta.len()
-        )));
-    }
-    let bytes = fs_err::read(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
-    parse_bytes(path, &bytes)
 }
