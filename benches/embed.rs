@@ -11,16 +11,24 @@
 
 use std::{path::Path, time::Instant};
 
-use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, locate_model};
+use controlmap_models::{
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, locate_model,
+};
 
 fn paragraphs(dir: &Path, out: &mut Vec<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
             paragraphs(&p, out);
         } else if matches!(p.extension().and_then(|e| e.to_str()), Some("md" | "txt")) {
-            let Ok(text) = std::fs::read_to_string(&p) else { continue };
+            let Ok(text) = std::fs::read_to_string(&p) else {
+                continue;
+            };
             for para in text.split("\n\n") {
                 let para = para.split_whitespace().collect::<Vec<_>>().join(" ");
                 if para.len() >= 40 && !para.starts_with('|') {
@@ -32,8 +40,14 @@ fn paragraphs(dir: &Path, out: &mut Vec<String>) {
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_PASSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let device: DeviceChoice = std::env::var("BENCH_DEVICE").ok().and_then(|v| v.parse().ok()).unwrap_or(DeviceChoice::Cpu);
+    let n: usize = std::env::var("BENCH_PASSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let device: DeviceChoice = std::env::var("BENCH_DEVICE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DeviceChoice::Cpu);
     let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../corpora/sample-org");
     let mut base = Vec::new();
     paragraphs(&corpus, &mut base);
@@ -44,13 +58,22 @@ fn main() {
     }
 
     let dir = locate_model(&ModelSearch::from_env(None)).unwrap_or_else(|e| panic!("{e}"));
-    let mut opts = EmbedderOptions { device, ..Default::default() };
-    if let Some(b) = std::env::var("BENCH_TOKEN_BUDGET").ok().and_then(|v| v.parse().ok()) {
+    let mut opts = EmbedderOptions {
+        device,
+        ..Default::default()
+    };
+    if let Some(b) = std::env::var("BENCH_TOKEN_BUDGET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         opts.token_budget = b;
     }
     let embedder = BertEmbedder::load_with(&dir, opts.clone()).unwrap();
     let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
-    let tokens: usize = texts.iter().map(|t| embedder.count_tokens(t).unwrap().min(embedder.max_tokens())).sum();
+    let tokens: usize = texts
+        .iter()
+        .map(|t| embedder.count_tokens(t).unwrap().min(embedder.max_tokens()))
+        .sum();
 
     embedder.embed(&texts[..texts.len().min(64)]).unwrap(); // warm-up
     let mut times = Vec::new();
@@ -63,9 +86,10 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let dt = times[1];
     println!(
-        "{{\"engine\": \"candle {}\", \"device\": \"{device}\", \"threads\": {}, \"token_budget\": {}, \"passages\": {}, \"tokens\": {tokens}, \"seconds_median\": {dt:.3}, \"passages_per_s\": {:.1}, \"tokens_per_s\": {:.0}}}",
-        "0.11.1",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "{{\"engine\": \"candle 0.11.1\", \"device\": \"{device}\", \"threads\": {}, \"token_budget\": {}, \"passages\": {}, \"tokens\": {tokens}, \"seconds_median\": {dt:.3}, \"passages_per_s\": {:.1}, \"tokens_per_s\": {:.0}}}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         opts.token_budget,
         texts.len(),
         texts.len() as f64 / dt,

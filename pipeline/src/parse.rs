@@ -154,7 +154,8 @@ pub fn decode_text(bytes: &[u8]) -> String {
 
 /// Reads and parses one file, with the size limit applied before reading.
 pub fn parse_file(path: &Path, max_bytes: u64) -> Result<Document, NotParsed> {
-    let meta = fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
+    let meta =
+        fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
     if meta.len() > max_bytes {
         return Err(NotParsed::Skipped(format!(
             "too large ({} bytes; the limit is {max_bytes}, see --max-file-size)",
