@@ -29,5 +29,5 @@ mod text;
 mod vectors;
 
 pub use error::{Error, Result};
-pub use text::{Passage, TextHit, TextIndex};
+pub use text::{Filters, Passage, Snippet, TextHit, TextIndex};
 pub use vectors::{VectorHit, VectorStore};

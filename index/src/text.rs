@@ -1,14 +1,17 @@
 //! Passages in a tantivy index: BM25 over text, title and heading, with stored fields for
 //! showing a hit.
 
-use std::path::Path;
+use std::{collections::HashSet, path::Path};
 
 use tantivy::{
     Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
     collector::TopDocs,
     doc,
-    query::QueryParser,
-    schema::{FAST, Field, INDEXED, STORED, STRING, Schema, TEXT, Value},
+    query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery},
+    schema::{
+        FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TEXT, Value,
+    },
+    snippet::SnippetGenerator,
 };
 
 use crate::Result;
@@ -34,8 +37,39 @@ pub struct TextHit {
     pub passage: Passage,
 }
 
+/// Restricts a search; every given filter must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// A folder of the policy tree (`governance` or `governance/ai`): passages at or below it.
+    pub folder: Option<String>,
+    /// A format name as stored (`pdf`, `markdown`, …).
+    pub format: Option<String>,
+    /// One document's path.
+    pub document: Option<String>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        self.folder.is_none() && self.format.is_none() && self.document.is_none()
+    }
+}
+
+/// A short extract of a passage with the byte ranges of the query's words in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// The folder facet of a document path: `a/b/c.md` is in `/a/b`.
+fn folder_facet(document: &str) -> tantivy::schema::Facet {
+    let parts: Vec<&str> = document.split('/').collect();
+    tantivy::schema::Facet::from_path(&parts[..parts.len().saturating_sub(1)])
+}
+
 struct Fields {
     id: Field,
+    folder: Field,
     document: Field,
     title: Field,
     heading: Field,
@@ -48,6 +82,7 @@ fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let f = Fields {
         id: b.add_u64_field("passage_id", INDEXED | STORED | FAST),
+        folder: b.add_facet_field("folder", FacetOptions::default()),
         document: b.add_text_field("document", STRING | STORED),
         title: b.add_text_field("title", TEXT | STORED),
         heading: b.add_text_field("heading", TEXT | STORED),
@@ -95,10 +130,31 @@ impl TextIndex {
     pub fn replace_all(&mut self, passages: &[Passage]) -> Result<()> {
         let mut w = self.writer()?;
         w.delete_all_documents()?;
+        self.add_all(&w, passages)?;
+        w.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes every passage of `remove` (document paths) and adds `add`, in one commit.
+    /// A changed document is listed in `remove` and its new passages in `add`.
+    pub fn update(&mut self, remove: &[String], add: &[Passage]) -> Result<()> {
+        let mut w = self.writer()?;
+        for d in remove {
+            w.delete_term(Term::from_field_text(self.fields.document, d));
+        }
+        self.add_all(&w, add)?;
+        w.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn add_all(&self, w: &IndexWriter, passages: &[Passage]) -> Result<()> {
+        let f = &self.fields;
         for p in passages {
-            let f = &self.fields;
             let mut d = doc!(
                 f.id => p.id,
+                f.folder => folder_facet(&p.document),
                 f.document => p.document.as_str(),
                 f.title => p.title.as_str(),
                 f.heading => p.heading.as_str(),
@@ -110,9 +166,25 @@ impl TextIndex {
             }
             w.add_document(d)?;
         }
-        w.commit()?;
-        self.reader.reload()?;
         Ok(())
+    }
+
+    /// The document paths in the index.
+    pub fn documents(&self) -> Result<HashSet<String>> {
+        let searcher = self.reader.searcher();
+        let mut out = HashSet::new();
+        for seg in searcher.segment_readers() {
+            let store = seg.get_store_reader(1)?;
+            for doc in store.iter::<TantivyDocument>(seg.alive_bitset()) {
+                if let Some(d) = doc?
+                    .get_first(self.fields.document)
+                    .and_then(|v| v.as_str())
+                {
+                    out.insert(d.to_string());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Number of passages in the last commit.
@@ -138,16 +210,40 @@ impl TextIndex {
         }
     }
 
-    /// BM25 search over text, heading and title. Query syntax errors are forgiven (the
-    /// query is read leniently), since users type free text.
-    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<TextHit>> {
+    fn filter_clauses(&self, filters: &Filters) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
-        let mut qp = QueryParser::for_index(&self.index, vec![f.text, f.heading, f.title]);
-        qp.set_field_boost(f.heading, 0.5);
-        qp.set_field_boost(f.title, 0.3);
-        let (q, _errors) = qp.parse_query_lenient(query);
+        let term = |t: Term| -> (Occur, Box<dyn Query>) {
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+            )
+        };
+        let mut out = Vec::new();
+        if let Some(folder) = &filters.folder {
+            let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+            out.push(term(Term::from_facet(
+                f.folder,
+                &tantivy::schema::Facet::from_path(parts),
+            )));
+        }
+        if let Some(format) = &filters.format {
+            out.push(term(Term::from_field_text(f.format, format)));
+        }
+        if let Some(document) = &filters.document {
+            out.push(term(Term::from_field_text(f.document, document)));
+        }
+        out
+    }
+
+    /// BM25 search over text, heading and title, within `filters`. Query syntax errors are
+    /// forgiven (the query is read leniently), since users type free text.
+    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<TextHit>> {
+        let q = self.parse(query);
+        let mut clauses = self.filter_clauses(filters);
+        clauses.push((Occur::Must, q));
+        let q = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        let top = searcher.search(&q, &TopDocs::with_limit(limit).order_by_score())?;
+        let top = searcher.search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         top.into_iter()
             .map(|(score, addr)| {
                 let d: TantivyDocument = searcher.doc(addr)?;
@@ -157,6 +253,66 @@ impl TextIndex {
                 })
             })
             .collect()
+    }
+
+    fn parse(&self, query: &str) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut qp = QueryParser::for_index(&self.index, vec![f.text, f.heading, f.title]);
+        qp.set_field_boost(f.heading, 0.5);
+        qp.set_field_boost(f.title, 0.3);
+        qp.parse_query_lenient(query).0
+    }
+
+    /// The ids of every passage within `filters`, or `None` when there are no filters.
+    pub fn ids_matching(&self, filters: &Filters) -> Result<Option<HashSet<u64>>> {
+        if filters.is_empty() {
+            return Ok(None);
+        }
+        let mut clauses = self.filter_clauses(filters);
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(
+            &BooleanQuery::new(clauses),
+            &tantivy::collector::DocSetCollector,
+        )?;
+        let mut ids = HashSet::with_capacity(docs.len());
+        for addr in docs {
+            let col = searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .u64("passage_id")?;
+            if let Some(id) = col.first(addr.doc_id) {
+                ids.insert(id);
+            }
+        }
+        Ok(Some(ids))
+    }
+
+    /// An extract of `text` around the words of `query`, with their byte ranges.
+    pub fn snippet(&self, query: &str, text: &str, max_chars: usize) -> Result<Snippet> {
+        let q = self.parse(query);
+        let searcher = self.reader.searcher();
+        let mut g = SnippetGenerator::create(&searcher, &*q, self.fields.text)?;
+        g.set_max_num_chars(max_chars);
+        let s = g.snippet(text);
+        if s.fragment().is_empty() {
+            // No query word in the text: its beginning, cut at a word boundary.
+            let mut end = text.len().min(max_chars);
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            if end < text.len() {
+                end = text[..end].rfind(' ').unwrap_or(end);
+            }
+            return Ok(Snippet {
+                text: text[..end].to_string(),
+                highlights: Vec::new(),
+            });
+        }
+        Ok(Snippet {
+            text: s.fragment().to_string(),
+            highlights: s.highlighted().iter().map(|r| (r.start, r.end)).collect(),
+        })
     }
 
     fn passage(&self, d: &TantivyDocument) -> Passage {
@@ -224,7 +380,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ix.len(), 3);
-        let hits = ix.search("model drift", 10).unwrap();
+        let hits = ix.search("model drift", &Filters::default(), 10).unwrap();
         assert_eq!(
             hits[0].passage,
             passage(
@@ -233,7 +389,9 @@ mod tests {
                 "Model drift is monitored weekly against thresholds."
             )
         );
-        let hits = ix.search("supplier\" AND (", 10).unwrap();
+        let hits = ix
+            .search("supplier\" AND (", &Filters::default(), 10)
+            .unwrap();
         assert!(
             hits.iter().all(|h| h.passage.id != 3),
             "lenient parse of a broken query"
@@ -256,6 +414,132 @@ mod tests {
         let ix = TextIndex::create_or_open(d.path()).unwrap();
         assert_eq!(ix.len(), 1);
         assert!(ix.get(1).unwrap().is_none());
-        assert_eq!(ix.search("second", 5).unwrap().len(), 1);
+        assert_eq!(
+            ix.search("second", &Filters::default(), 5).unwrap().len(),
+            1
+        );
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    fn p(id: u64, document: &str, format: &str, text: &str) -> Passage {
+        Passage {
+            id,
+            document: document.into(),
+            title: String::new(),
+            heading: String::new(),
+            page: None,
+            format: format.into(),
+            text: text.into(),
+        }
+    }
+
+    fn index() -> (tempfile::TempDir, TextIndex) {
+        let d = tempfile::tempdir().unwrap();
+        let mut ix = TextIndex::create_or_open(d.path()).unwrap();
+        ix.replace_all(&[
+            p(
+                1,
+                "governance/ai-policy.md",
+                "markdown",
+                "The AI policy covers model risk.",
+            ),
+            p(
+                2,
+                "governance/sub/risk.pdf",
+                "pdf",
+                "Model risk is assessed yearly.",
+            ),
+            p(
+                3,
+                "operations/monitoring.md",
+                "markdown",
+                "Model drift and risk are monitored.",
+            ),
+        ])
+        .unwrap();
+        (d, ix)
+    }
+
+    fn ids(hits: &[TextHit]) -> Vec<u64> {
+        let mut v: Vec<u64> = hits.iter().map(|h| h.passage.id).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn folder_filter_includes_subfolders() {
+        let (_d, ix) = index();
+        let f = Filters {
+            folder: Some("governance".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(&ix.search("risk", &f, 10).unwrap()), vec![1, 2]);
+        let f = Filters {
+            folder: Some("governance/sub".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(&ix.search("risk", &f, 10).unwrap()), vec![2]);
+        assert_eq!(ix.ids_matching(&f).unwrap(), Some(HashSet::from([2])));
+        assert_eq!(ix.ids_matching(&Filters::default()).unwrap(), None);
+    }
+
+    #[test]
+    fn format_and_document_filters() {
+        let (_d, ix) = index();
+        let f = Filters {
+            format: Some("markdown".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(&ix.search("risk", &f, 10).unwrap()), vec![1, 3]);
+        let f = Filters {
+            document: Some("operations/monitoring.md".into()),
+            ..Default::default()
+        };
+        assert_eq!(ids(&ix.search("risk", &f, 10).unwrap()), vec![3]);
+    }
+
+    #[test]
+    fn update_replaces_one_documents_passages() {
+        let (_d, mut ix) = index();
+        ix.update(
+            &[
+                "governance/ai-policy.md".into(),
+                "operations/monitoring.md".into(),
+            ],
+            &[p(
+                4,
+                "governance/ai-policy.md",
+                "markdown",
+                "The revised AI policy.",
+            )],
+        )
+        .unwrap();
+        assert_eq!(ix.len(), 2);
+        assert!(ix.get(1).unwrap().is_none() && ix.get(3).unwrap().is_none());
+        assert_eq!(ix.get(4).unwrap().unwrap().text, "The revised AI policy.");
+        let docs = ix.documents().unwrap();
+        assert_eq!(
+            docs,
+            HashSet::from([
+                "governance/ai-policy.md".to_string(),
+                "governance/sub/risk.pdf".to_string()
+            ])
+        );
+    }
+
+    #[test]
+    fn snippets_mark_query_words() {
+        let (_d, ix) = index();
+        let text = "Model drift and risk are monitored.";
+        let s = ix.snippet("drift", text, 150).unwrap();
+        assert_eq!(s.highlights.len(), 1);
+        let (a, b) = s.highlights[0];
+        assert_eq!(&s.text[a..b], "drift");
+        let s = ix.snippet("unrelated", text, 10).unwrap();
+        assert_eq!((s.text.as_str(), s.highlights.len()), ("Model", 0));
     }
 }
