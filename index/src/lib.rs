@@ -25,9 +25,11 @@
 //! ```
 
 mod error;
+mod hybrid;
 mod text;
 mod vectors;
 
 pub use error::{Error, Result};
+pub use hybrid::{Fused, Fusion, fuse};
 pub use text::{Filters, Passage, Snippet, TextHit, TextIndex};
-pub use vectors::{VectorHit, VectorStore};
+pub use vectors::{VectorHit, VectorStore, dot};

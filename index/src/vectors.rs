@@ -5,11 +5,13 @@
 //! `count` `u64` passage ids, then `count × dim` `f32` values, row-major.
 
 use std::{
+    collections::HashSet,
     io::Write,
     path::{Path, PathBuf},
 };
 
 use memmap2::Mmap;
+use rayon::prelude::*;
 
 use crate::{Error, Result};
 
@@ -169,23 +171,53 @@ impl VectorStore {
             .collect()
     }
 
+    /// All vectors as one row-major slice (empty for an empty store).
+    pub fn data(&self) -> &[f32] {
+        let Some(m) = &self.map else { return &[] };
+        let bytes = &m[self.data_at..self.data_at + self.count * self.dim * 4];
+        // SAFETY: any bit pattern is a valid f32; the map is page-aligned and `data_at` is a
+        // multiple of 8, so `align_to` yields no prefix (checked below). The file is written
+        // little-endian, which is what this host reads (see the compile-time check above).
+        let (pre, floats, post) = unsafe { bytes.align_to::<f32>() };
+        assert!(pre.is_empty() && post.is_empty(), "vector data is aligned");
+        floats
+    }
+
     /// The `k` rows with the highest dot product with `query` (cosine, for unit vectors),
     /// best first. Exact search over every row.
     pub fn search(&self, query: &[f32], k: usize) -> Vec<VectorHit> {
-        assert_eq!(query.len(), self.dim, "query dimension");
-        let mut hits: Vec<VectorHit> = (0..self.count)
-            .map(|i| {
-                let o = self.data_at + i * self.dim * 4;
-                let row = &self.map.as_ref().unwrap()[o..o + self.dim * 4];
-                let score = row
-                    .chunks_exact(4)
-                    .zip(query)
-                    .map(|(b, q)| f32::from_le_bytes(b.try_into().unwrap()) * q)
-                    .sum();
-                VectorHit {
-                    id: self.id(i),
-                    score,
+        self.search_max(&[query], k, None)
+    }
+
+    /// The `k` rows whose best dot product with any of `queries` is highest, among the ids in
+    /// `allowed` when given. Exact (brute-force) search, in parallel over rows; an ANN index
+    /// can replace this behind the same signature when corpora outgrow it.
+    pub fn search_max(
+        &self,
+        queries: &[&[f32]],
+        k: usize,
+        allowed: Option<&HashSet<u64>>,
+    ) -> Vec<VectorHit> {
+        for q in queries {
+            assert_eq!(q.len(), self.dim, "query dimension");
+        }
+        if self.count == 0 || queries.is_empty() || k == 0 {
+            return Vec::new();
+        }
+        let data = self.data();
+        let mut hits: Vec<VectorHit> = data
+            .par_chunks_exact(self.dim)
+            .enumerate()
+            .filter_map(|(i, row)| {
+                let id = self.id(i);
+                if allowed.is_some_and(|a| !a.contains(&id)) {
+                    return None;
                 }
+                let score = queries
+                    .iter()
+                    .map(|q| dot(row, q))
+                    .fold(f32::NEG_INFINITY, f32::max);
+                Some(VectorHit { id, score })
             })
             .collect();
         let k = k.min(hits.len());
@@ -198,6 +230,30 @@ impl VectorStore {
         hits
     }
 }
+
+/// Dot product in eight independent lanes, which the compiler turns into SIMD.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "the vector file is little-endian and read in place; big-endian hosts are not supported"
+);
 
 #[cfg(test)]
 mod tests {
@@ -253,6 +309,31 @@ mod tests {
                 .to_string()
                 .contains("expected")
         );
+    }
+
+    #[test]
+    fn filtered_multi_query_search() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("v.bin");
+        let data = [1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
+        VectorStore::write(&p, "m", 2, &[10, 20, 30], &data).unwrap();
+        let s = VectorStore::open(&p, None).unwrap();
+        // Best of two queries: row 10 matches the first exactly, row 20 the second.
+        let hits = s.search_max(&[&[1.0, 0.0], &[0.0, 1.0]], 3, None);
+        assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>()[2], 30);
+        assert!((hits[0].score - 1.0).abs() < 1e-6 && (hits[1].score - 1.0).abs() < 1e-6);
+        let allowed = HashSet::from([30]);
+        let hits = s.search_max(&[&[1.0, 0.0]], 3, Some(&allowed));
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].id, 30);
+    }
+
+    #[test]
+    fn dot_matches_naive_for_odd_lengths() {
+        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
+        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - naive).abs() < 1e-4);
     }
 
     #[test]
