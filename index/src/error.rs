@@ -22,6 +22,13 @@ pub enum Error {
         expected: String,
     },
 
+    /// The index on disk was written by another version of controlmap.
+    #[error(
+        "the index in {path} was written by another version of controlmap; run `controlmap run` \
+         again to rebuild it"
+    )]
+    IncompatibleIndex { path: PathBuf },
+
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

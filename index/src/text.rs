@@ -105,10 +105,17 @@ impl TextIndex {
     pub fn create_or_open(dir: &Path) -> Result<Self> {
         fs_err::create_dir_all(dir)?;
         let (schema, fields) = schema();
-        let index = Index::open_or_create(
+        let index = match Index::open_or_create(
             tantivy::directory::MmapDirectory::open(dir).map_err(tantivy::TantivyError::from)?,
             schema,
-        )?;
+        ) {
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                return Err(crate::Error::IncompatibleIndex {
+                    path: dir.to_path_buf(),
+                });
+            }
+            other => other?,
+        };
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -118,6 +125,15 @@ impl TextIndex {
             reader,
             fields,
         })
+    }
+
+    /// Deletes whatever index is in `dir` and creates an empty one: the index can always be
+    /// rebuilt from the policy folder.
+    pub fn recreate(dir: &Path) -> Result<Self> {
+        if dir.exists() {
+            fs_err::remove_dir_all(dir)?;
+        }
+        Self::create_or_open(dir)
     }
 
     fn writer(&self) -> Result<IndexWriter> {
@@ -399,6 +415,22 @@ mod tests {
         assert_eq!(ix.get(2).unwrap().unwrap().page, Some(2));
         assert_eq!(ix.get(3).unwrap().unwrap().page, None);
         assert!(ix.get(99).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_index_of_another_schema_is_a_clear_error_and_can_be_recreated() {
+        let d = tempfile::tempdir().unwrap();
+        let mut b = Schema::builder();
+        b.add_text_field("something_else", TEXT);
+        Index::create_in_dir(d.path(), b.build()).unwrap();
+        let err = TextIndex::create_or_open(d.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("controlmap run"), "{err}");
+        let mut ix = TextIndex::recreate(d.path()).unwrap();
+        ix.replace_all(&[passage(1, "A", "text")]).unwrap();
+        assert_eq!(ix.len(), 1);
     }
 
     #[test]

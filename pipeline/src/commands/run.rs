@@ -198,7 +198,20 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // Index: full text and vectors, each replaced whole.
     let t = Instant::now();
-    let mut index = TextIndex::create_or_open(&workspace.join("index"))?;
+    let index_dir = workspace.join("index");
+    let mut index = match TextIndex::create_or_open(&index_dir) {
+        Err(controlmap_index::Error::IncompatibleIndex { .. }) => {
+            note(
+                quiet,
+                format_args!(
+                    "rebuilding the index in {} (written by another version)",
+                    index_dir.display()
+                ),
+            );
+            TextIndex::recreate(&index_dir)?
+        }
+        other => other?,
+    };
     let records: Vec<IndexPassage> = passages
         .iter()
         .map(|p| IndexPassage {

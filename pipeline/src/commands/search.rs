@@ -1,0 +1,248 @@
+//! `controlmap search`: the auditor's hybrid (BM25 + dense) search over a workspace, by free
+//! text or by control.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, bail};
+use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
+use controlmap_models::{BertEmbedder, Embedder, EmbedderOptions, ModelSearch, locate_model};
+use serde::Serialize;
+
+use crate::{
+    catalog::Catalog,
+    cli::{Cli, Format, FusionChoice, SearchArgs},
+};
+
+/// Candidates taken from each of BM25 and dense search before fusion.
+const CANDIDATES: usize = 200;
+
+/// One search result, as printed in JSON (one object per line).
+#[derive(Debug, Serialize)]
+pub struct SearchResult {
+    pub rank: usize,
+    pub score: f32,
+    pub bm25: Option<f32>,
+    pub cosine: Option<f32>,
+    pub passage_id: u64,
+    pub document: String,
+    pub page: Option<u32>,
+    pub heading: String,
+    pub text: String,
+    pub snippet: String,
+    /// Byte ranges of `snippet` that match the query's words.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// The workspace to read: `--workspace`, else `.controlmap` in the current folder.
+pub fn find_workspace(explicit: Option<&Path>) -> Result<PathBuf> {
+    let ws = explicit
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".controlmap"));
+    if !ws.join("index").is_dir() || !ws.join("vectors.bin").is_file() {
+        bail!(
+            "{} is not a controlmap workspace (no index/ or vectors.bin); run `controlmap run POLICY_DIR` \
+             first, and pass the workspace it wrote (by default .controlmap beside POLICY_DIR) with --workspace",
+            ws.display()
+        );
+    }
+    Ok(ws)
+}
+
+/// What to search for: the texts to embed and the BM25 query.
+pub fn query_for(args: &SearchArgs, catalog: &Catalog) -> Result<(Vec<String>, String)> {
+    match (&args.query, &args.control) {
+        (Some(q), None) => Ok((vec![q.clone()], q.clone())),
+        (None, Some(id)) => {
+            let c = catalog.control(id).with_context(|| {
+                format!(
+                    "no control {id} in {}; IDs look like A.6.2.4",
+                    catalog.framework.name
+                )
+            })?;
+            let mut texts = vec![format!("{}. {}", c.title, c.summary.trim())];
+            texts.extend(c.evidence_examples.iter().cloned());
+            // Keywords as phrases, any of which may match.
+            let bm25 = c
+                .keywords
+                .iter()
+                .map(|k| format!("\"{}\"", k.replace('"', " ")))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Ok((texts, bm25))
+        }
+        (Some(_), Some(_)) => bail!("give a query or --control, not both"),
+        (None, None) => {
+            bail!("give a query (controlmap search \"model drift\") or --control A.6.2.4")
+        }
+    }
+}
+
+pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
+    let ws = find_workspace(args.workspace.as_deref())?;
+    let catalog = match &args.catalog {
+        Some(p) => Catalog::load(p)?,
+        None => Catalog::builtin(),
+    };
+    let (texts, bm25_query) = query_for(args, &catalog)?;
+
+    let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
+    let embedder = BertEmbedder::load_with(
+        &model_dir,
+        EmbedderOptions {
+            device: args.device,
+            ..Default::default()
+        },
+    )?;
+    let index = TextIndex::create_or_open(&ws.join("index"))?;
+    let vectors = VectorStore::open(&ws.join("vectors.bin"), Some(embedder.model_id()))?;
+
+    let filters = Filters {
+        folder: args.folder.clone().map(|f| f.trim_matches('/').to_string()),
+        format: args.file_format.clone(),
+        document: args.document.clone(),
+    };
+    let results = search(
+        &index,
+        &vectors,
+        &embedder,
+        &texts,
+        &bm25_query,
+        &filters,
+        args.limit,
+        args.fusion.into(),
+    )?;
+
+    let mut out = std::io::stdout().lock();
+    let color = cli.color.enabled();
+    if results.is_empty() && !cli.quiet {
+        eprintln!("no passage matches");
+    }
+    for r in &results {
+        match args.format {
+            Format::Json => writeln!(out, "{}", serde_json::to_string(r)?)?,
+            Format::Text => {
+                let page = r.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                writeln!(out, "{:>2}. {}{page} › {}", r.rank, r.document, r.heading)?;
+                writeln!(
+                    out,
+                    "    score {:.4} (bm25 {}, cosine {})",
+                    r.score,
+                    r.bm25
+                        .map(|s| format!("{s:.2}"))
+                        .unwrap_or_else(|| "-".into()),
+                    r.cosine
+                        .map(|s| format!("{s:.3}"))
+                        .unwrap_or_else(|| "-".into())
+                )?;
+                writeln!(out, "    {}", mark(&r.snippet, &r.highlights, color))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Hybrid search: BM25 over `bm25_query` and dense over `texts` (a passage's dense score is
+/// its best cosine to any of them), fused, within `filters`.
+#[allow(clippy::too_many_arguments)]
+pub fn search(
+    index: &TextIndex,
+    vectors: &VectorStore,
+    embedder: &dyn Embedder,
+    texts: &[String],
+    bm25_query: &str,
+    filters: &Filters,
+    limit: usize,
+    fusion: Fusion,
+) -> Result<Vec<SearchResult>> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let qv = embedder.embed(&refs)?;
+    let queries: Vec<&[f32]> = qv.rows().collect();
+    let allowed = index.ids_matching(filters)?;
+    let dense: Vec<(u64, f32)> = vectors
+        .search_max(&queries, CANDIDATES, allowed.as_ref())
+        .into_iter()
+        .map(|h| (h.id, h.score))
+        .collect();
+    let text_hits = index.search(bm25_query, filters, CANDIDATES)?;
+    let text: Vec<(u64, f32)> = text_hits.iter().map(|h| (h.passage.id, h.score)).collect();
+    let mut out = Vec::new();
+    for f in fuse(&text, &dense, fusion) {
+        if out.len() >= limit {
+            break;
+        }
+        let passage = match text_hits.iter().find(|h| h.passage.id == f.id) {
+            Some(h) => h.passage.clone(),
+            // A vector without its passage (the two files were written apart and a run died
+            // between them): skip it rather than show a hole.
+            None => match index.get(f.id)? {
+                Some(p) => p,
+                None => continue,
+            },
+        };
+        let snippet = index.snippet(bm25_query, &passage.text, 240)?;
+        out.push(SearchResult {
+            rank: out.len() + 1,
+            score: f.score,
+            bm25: f.bm25,
+            cosine: f.dense,
+            passage_id: f.id,
+            document: passage.document,
+            page: passage.page,
+            heading: passage.heading,
+            text: passage.text,
+            snippet: snippet.text,
+            highlights: snippet.highlights,
+        });
+    }
+    Ok(out)
+}
+
+/// Bold (ANSI) for the highlighted ranges when colour is on, `**word**` otherwise.
+fn mark(text: &str, ranges: &[(usize, usize)], color: bool) -> String {
+    let (open, close) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("**", "**")
+    };
+    let mut out = String::with_capacity(text.len() + ranges.len() * 8);
+    let mut at = 0;
+    for &(a, b) in ranges {
+        if a < at || b > text.len() {
+            continue;
+        }
+        out.push_str(&text[at..a]);
+        out.push_str(open);
+        out.push_str(&text[a..b]);
+        out.push_str(close);
+        at = b;
+    }
+    out.push_str(&text[at..]);
+    out.replace('\n', " ")
+}
+
+impl From<FusionChoice> for Fusion {
+    fn from(f: FusionChoice) -> Self {
+        match f {
+            FusionChoice::Rrf => Fusion::default(),
+            FusionChoice::Weighted => Fusion::Weighted { alpha: 0.7 },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_ranges() {
+        assert_eq!(
+            mark("model drift is watched", &[(6, 11)], false),
+            "model **drift** is watched"
+        );
+        assert_eq!(mark("a\nb", &[], true), "a b");
+    }
+}
