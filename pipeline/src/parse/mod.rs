@@ -1,14 +1,32 @@
 //! Reading policy files into structured text: blocks of text, each with the headings above
-//! it. This walking skeleton reads Markdown and plain text; PDF, DOCX and HTML are
-//! recognised and skipped with a reason until their readers land.
+//! it (and its page, for PDF).
+//!
+//! One module per format ([`markdown`], [`text`], [`html`], [`docx`], [`pdf`]); this module
+//! decides a file's format from its content (its extension only breaks ties between text
+//! formats) and contains the parsers: a panic becomes a failure, and [`contain`] bounds the
+//! time a parse may take, running risky formats (PDF, DOCX) in a worker process when the
+//! `controlmap` binary is running. Chunking into passages is [`crate::chunk`]'s job.
+
+pub mod contain;
+pub mod docx;
+pub mod html;
+pub mod markdown;
+pub mod pdf;
+pub mod text;
 
 use std::{fmt, path::Path};
 
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+pub use contain::{ParseOptions, parse_file_with};
+pub use docx::parse_docx;
+pub use html::parse_html;
+pub use markdown::parse_markdown;
+pub use pdf::parse_pdf;
+pub use text::{decode_text, parse_text};
 
 /// The formats controlmap recognises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Markdown,
@@ -30,8 +48,16 @@ impl fmt::Display for Format {
     }
 }
 
+impl Format {
+    /// Formats whose parsers are large and face hostile binary input: in the binary they
+    /// run in a worker process, so a crash or an endless loop costs one file, not the run.
+    pub fn is_risky(self) -> bool {
+        matches!(self, Format::Pdf | Format::Docx)
+    }
+}
+
 /// What a block of text is, so the chunker knows what to keep whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BlockKind {
     Paragraph,
     ListItem,
@@ -40,25 +66,38 @@ pub enum BlockKind {
 }
 
 /// A run of text under one heading path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
     /// Headings from the top of the document down to this block.
     pub headings: Vec<String>,
     pub kind: BlockKind,
     pub text: String,
+    /// The 1-based page the block is on (PDF only).
     pub page: Option<u32>,
 }
 
 /// A parsed document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     pub title: String,
     pub format: Format,
     pub blocks: Vec<Block>,
 }
 
+impl Document {
+    /// The blocks' text, one block a line: what a reader of the document would extract.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for b in &self.blocks {
+            out.push_str(&b.text);
+            out.push('\n');
+        }
+        out
+    }
+}
+
 /// Why a file yields no document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NotParsed {
     /// Nothing is wrong with the file; we do not read this kind (or it is empty).
     Skipped(String),
@@ -66,20 +105,43 @@ pub enum NotParsed {
     Failed(String),
 }
 
+impl NotParsed {
+    pub fn reason(&self) -> &str {
+        match self {
+            NotParsed::Skipped(r) | NotParsed::Failed(r) => r,
+        }
+    }
+}
+
+impl fmt::Display for NotParsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotParsed::Skipped(r) => write!(f, "skipped: {r}"),
+            NotParsed::Failed(r) => write!(f, "failed: {r}"),
+        }
+    }
+}
+
 /// Largest file read by default; larger ones are skipped with a reason.
 pub const DEFAULT_MAX_BYTES: u64 = 50 * 1024 * 1024;
 
-/// Decides a file's format from its first bytes, then its extension.
+/// How many leading bytes [`detect`] looks at.
+pub const HEAD_BYTES: usize = 1024;
+
+/// Decides a file's format from its first bytes (see [`HEAD_BYTES`]), then its extension:
+/// a PDF named `.txt` is read as a PDF, a PNG named `.md` is skipped. A zip package is a
+/// DOCX when named so; [`parse_bytes`] looks inside any other zip.
 pub fn detect(path: &Path, head: &[u8]) -> Result<Format, NotParsed> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if head.starts_with(b"%PDF-") {
+    // The PDF header may follow a little junk; readers (and lopdf) search the first 1 KiB.
+    if head.windows(5).any(|w| w == b"%PDF-") {
         return Ok(Format::Pdf);
     }
     if head.starts_with(b"PK\x03\x04") {
-        return if ext == "docx" {
+        return if ext == "docx" || docx::names_word_part(head) {
             Ok(Format::Docx)
         } else {
             Err(NotParsed::Skipped(format!(
@@ -96,13 +158,14 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Format, NotParsed> {
     }
     match ext.as_str() {
         "md" | "markdown" => Ok(Format::Markdown),
-        "txt" | "text" | "" => Ok(Format::Text),
         "html" | "htm" | "xhtml" => Ok(Format::Html),
+        "txt" | "text" | "" if looks_like_html(head) => Ok(Format::Html),
+        "txt" | "text" | "" => Ok(Format::Text),
         "pdf" => Err(NotParsed::Failed(
-            "named .pdf but is not a PDF (no %PDF header)".into(),
+            "corrupt PDF: named .pdf but has no %PDF header".into(),
         )),
         "docx" => Err(NotParsed::Failed(
-            "named .docx but is not a zip package".into(),
+            "corrupt DOCX: named .docx but is not a zip package".into(),
         )),
         other => Err(NotParsed::Skipped(format!(
             "unsupported file type .{other}"
@@ -118,60 +181,73 @@ fn named_as(ext: &str) -> String {
     }
 }
 
+/// An HTML page saved without an `.html` name starts with a doctype or `<html>`.
+fn looks_like_html(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    let lower = t[..t.len().min(64)].to_ascii_lowercase();
+    lower.starts_with("<!doctype html") || lower.starts_with("<html")
+}
+
 /// Names common binary formats by magic number; `None` for what may be text.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const MAGIC: &[(&[u8], &str)] = &[
         (b"\x89PNG", "a PNG image"),
         (b"\xFF\xD8\xFF", "a JPEG image"),
         (b"GIF8", "a GIF image"),
+        (b"II*\0", "a TIFF image"),
+        (b"MM\0*", "a TIFF image"),
         (b"\x7FELF", "an executable"),
         (b"MZ", "an executable"),
         (b"\xD0\xCF\x11\xE0", "a legacy Office file"),
         (b"\x1F\x8B", "a gzip archive"),
+        (b"Rar!", "a RAR archive"),
+        (b"7z\xBC\xAF", "a 7-Zip archive"),
+        (b"{\\rtf", "an RTF document (not read yet)"),
+        (b"%!PS", "a PostScript file"),
+        (b"SQLite format 3\0", "an SQLite database"),
     ];
     if let Some((_, name)) = MAGIC.iter().find(|(m, _)| head.starts_with(m)) {
         return Some(name);
     }
     let utf16 = head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF");
-    (!utf16 && head.contains(&0)).then_some("binary data")
+    if utf16 {
+        return None;
+    }
+    // Text has no NULs and few control characters (tab, line ends, form feed and escape
+    // are common in text files; anything else in bulk means binary).
+    let controls = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
+        .count();
+    (head.contains(&0) || controls * 10 > head.len()).then_some("binary data")
 }
 
-/// Decodes text: a BOM wins (UTF-8, UTF-16 LE/BE), then UTF-8, then Windows-1252, which
-/// decodes any byte sequence, so old files never crash the run.
-pub fn decode_text(bytes: &[u8]) -> String {
-    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return text.into_owned();
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => encoding_rs::WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
-    }
-}
-
-/// Reads and parses one file, with the size limit applied before reading.
+/// Reads and parses one file, with the size limit applied before reading. In the binary,
+/// PDF and DOCX run in a worker process under the time limit set by `--parse-timeout`;
+/// elsewhere everything runs in this process (see [`contain`]).
 pub fn parse_file(path: &Path, max_bytes: u64) -> Result<Document, NotParsed> {
-    let meta =
-        fs_err::metadata(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
-    if meta.len() > max_bytes {
-        return Err(NotParsed::Skipped(format!(
-            "too large ({} bytes; the limit is {max_bytes}, see --max-file-size)",
-            meta.len()
-        )));
-    }
-    let bytes = fs_err::read(path).map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))?;
-    parse_bytes(path, &bytes)
+    let opts = ParseOptions {
+        max_bytes,
+        ..ParseOptions::process_default()
+    };
+    parse_file_with(path, &opts)
 }
 
-/// Parses one file's bytes. Panics inside a parser are caught and reported as failures.
+/// Parses one file's bytes in this process. Panics inside a parser are caught and
+/// reported as failures; time is not bounded here (see [`parse_file_with`]).
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(NotParsed::Skipped("empty file".into()));
     }
-    let format = detect(path, &bytes[..bytes.len().min(512)])?;
+    let format = detect(path, &bytes[..bytes.len().min(HEAD_BYTES)]);
+    let format = match format {
+        Ok(f) => f,
+        // A zip not named .docx may still be one: look at its parts.
+        Err(NotParsed::Skipped(r)) if bytes.starts_with(b"PK\x03\x04") => docx::sniff_zip(bytes)
+            .map_err(|kind| NotParsed::Skipped(kind.map_or(r, |k| format!("{k}, not read"))))?,
+        Err(e) => return Err(e),
+    };
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -179,196 +255,34 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     let result = std::panic::catch_unwind(|| match format {
         Format::Markdown => Ok(parse_markdown(&decode_text(bytes), &stem)),
         Format::Text => Ok(parse_text(&decode_text(bytes), &stem)),
-        Format::Html | Format::Docx | Format::Pdf => Err(NotParsed::Skipped(format!(
-            "{format} is not read yet (planned)"
-        ))),
+        Format::Html => Ok(parse_html(&decode_text(bytes), &stem)),
+        Format::Docx => parse_docx(bytes, &stem),
+        Format::Pdf => parse_pdf(bytes, &stem),
     });
-    let doc = result
-        .unwrap_or_else(|_| Err(NotParsed::Failed("the parser crashed on this file".into())))?;
+    let doc = result.unwrap_or_else(|payload| {
+        Err(NotParsed::Failed(format!(
+            "the {format} parser crashed on this file ({})",
+            panic_message(&*payload)
+        )))
+    })?;
     if doc.blocks.is_empty() {
         return Err(NotParsed::Skipped("no text found".into()));
     }
     Ok(doc)
 }
 
-/// Markdown through pulldown-cmark's parse tree: headings set the path, paragraphs, list
-/// items, table rows and code blocks become blocks.
-pub fn parse_markdown(src: &str, fallback_title: &str) -> Document {
-    let mut headings: Vec<(HeadingLevel, String)> = Vec::new();
-    let mut blocks = Vec::new();
-    let mut title: Option<String> = None;
-    let mut buf = String::new();
-    let mut kind_stack: Vec<BlockKind> = Vec::new();
-    let mut cells: Vec<String> = Vec::new();
-
-    let path = |h: &[(HeadingLevel, String)]| h.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
-    let mut flush = |buf: &mut String, kind: BlockKind, headings: &[(HeadingLevel, String)]| {
-        let text = normalise_space(buf);
-        buf.clear();
-        if !text.is_empty() {
-            blocks.push(Block {
-                headings: path(headings),
-                kind,
-                text,
-                page: None,
-            });
-        }
-    };
-
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    for event in Parser::new_ext(src, opts) {
-        match event {
-            Event::Start(Tag::Heading { .. }) => {
-                flush(&mut buf, BlockKind::Paragraph, &headings);
-            }
-            Event::End(TagEnd::Heading(level)) => {
-                let text = normalise_space(&buf);
-                buf.clear();
-                if level == HeadingLevel::H1 && title.is_none() {
-                    title = Some(text.clone());
-                }
-                headings.retain(|(l, _)| *l < level);
-                if !text.is_empty() {
-                    headings.push((level, text));
-                }
-            }
-            Event::Start(Tag::Item) => {
-                // Text of an item that contains a nested list ends where the nested list starts.
-                flush(&mut buf, BlockKind::ListItem, &headings);
-                kind_stack.push(BlockKind::ListItem);
-            }
-            Event::Start(Tag::List(_)) => flush(&mut buf, current(&kind_stack), &headings),
-            Event::End(TagEnd::Item) => {
-                kind_stack.pop();
-                flush(&mut buf, BlockKind::ListItem, &headings);
-            }
-            Event::Start(Tag::CodeBlock(_)) => kind_stack.push(BlockKind::Code),
-            Event::End(TagEnd::CodeBlock) => {
-                kind_stack.pop();
-                flush(&mut buf, BlockKind::Code, &headings);
-            }
-            Event::End(TagEnd::Paragraph) => {
-                if !kind_stack.contains(&BlockKind::ListItem) {
-                    flush(&mut buf, BlockKind::Paragraph, &headings);
-                } else {
-                    buf.push(' ');
-                }
-            }
-            Event::End(TagEnd::TableCell) => {
-                cells.push(normalise_space(&buf));
-                buf.clear();
-            }
-            Event::End(TagEnd::TableHead | TagEnd::TableRow) => {
-                let mut row = cells.join(" | ");
-                cells.clear();
-                flush(&mut row, BlockKind::TableRow, &headings);
-            }
-            Event::Text(t) | Event::Code(t) => buf.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => buf.push(' '),
-            Event::Html(_) | Event::InlineHtml(_) => {}
-            _ => {}
-        }
+/// The message a panic carried, for the failure reason.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    let msg = normalise_space(&msg);
+    match msg.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &msg[..i]),
+        None => msg,
     }
-    flush(&mut buf, BlockKind::Paragraph, &headings);
-    Document {
-        title: title.unwrap_or_else(|| fallback_title.to_string()),
-        format: Format::Markdown,
-        blocks,
-    }
-}
-
-fn current(stack: &[BlockKind]) -> BlockKind {
-    stack.last().copied().unwrap_or(BlockKind::Paragraph)
-}
-
-/// Plain text: paragraphs are separated by blank lines; a short line alone in its paragraph
-/// that is numbered ("2.3 Scope") or in capitals is a heading, its depth from the numbering.
-pub fn parse_text(src: &str, fallback_title: &str) -> Document {
-    let src = src.replace("\r\n", "\n").replace('\r', "\n");
-    let mut headings: Vec<(usize, String)> = Vec::new();
-    let mut blocks = Vec::new();
-    let mut title = None;
-    for para in src.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        let lines: Vec<&str> = para
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if let [line] = lines[..]
-            && let Some(mut level) = text_heading_level(line)
-        {
-            if title.is_none() && blocks.is_empty() && headings.is_empty() {
-                // The document's first heading is its title, above every numbered section.
-                title = Some(line.to_string());
-                level = 0;
-            }
-            headings.retain(|(l, _)| *l < level);
-            headings.push((level, line.to_string()));
-            continue;
-        }
-        let path: Vec<String> = headings.iter().map(|(_, h)| h.clone()).collect();
-        let is_list = lines.iter().all(|l| is_list_line(l));
-        if is_list && lines.len() > 1 {
-            for l in lines {
-                blocks.push(Block {
-                    headings: path.clone(),
-                    kind: BlockKind::ListItem,
-                    text: normalise_space(l),
-                    page: None,
-                });
-            }
-        } else {
-            let kind = if is_list {
-                BlockKind::ListItem
-            } else {
-                BlockKind::Paragraph
-            };
-            blocks.push(Block {
-                headings: path,
-                kind,
-                text: normalise_space(para),
-                page: None,
-            });
-        }
-    }
-    Document {
-        title: title.unwrap_or_else(|| fallback_title.to_string()),
-        format: Format::Text,
-        blocks,
-    }
-}
-
-fn is_list_line(l: &str) -> bool {
-    l.starts_with("- ") || l.starts_with("* ") || l.starts_with("• ") || {
-        let digits = l
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || c.is_ascii_lowercase())
-            .count();
-        digits > 0 && digits <= 3 && matches!(l[digits..].chars().next(), Some(')'))
-    }
-}
-
-fn text_heading_level(line: &str) -> Option<usize> {
-    if line.len() > 90 || line.ends_with('.') || line.ends_with(',') || line.ends_with(';') {
-        return None;
-    }
-    let numbering: String = line
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    let rest = line[numbering.len()..].trim_start();
-    if !numbering.is_empty()
-        && numbering.starts_with(|c: char| c.is_ascii_digit())
-        && line.len() > numbering.len()
-    {
-        if rest.starts_with(|c: char| c.is_uppercase()) && line[numbering.len()..].starts_with(' ')
-        {
-            return Some(numbering.trim_end_matches('.').split('.').count());
-        }
-        return None;
-    }
-    let letters: Vec<char> = line.chars().filter(|c| c.is_alphabetic()).collect();
-    (letters.len() >= 3 && letters.iter().all(|c| c.is_uppercase())).then_some(1)
 }
 
 /// Collapses runs of whitespace to one space and trims.
@@ -376,85 +290,29 @@ pub fn normalise_space(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Headings with their level, turned into the path of a block below them.
+#[derive(Debug, Default)]
+pub(crate) struct HeadingPath {
+    stack: Vec<(u32, String)>,
+}
+
+impl HeadingPath {
+    /// A heading at `level` (1 is the top) replaces those at its level and below.
+    pub fn push(&mut self, level: u32, text: String) {
+        self.stack.retain(|(l, _)| *l < level);
+        if !text.is_empty() {
+            self.stack.push((level, text));
+        }
+    }
+
+    pub fn path(&self) -> Vec<String> {
+        self.stack.iter().map(|(_, t)| t.clone()).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn markdown_headings_lists_and_tables() {
-        let md = "# AI Policy\n\nIntro text.\n\n## 1 Scope\n\nThis policy **applies** to all staff\nand contractors.\n\n- First item\n- Second item with `code`\n\n### 1.1 Detail\n\n| Role | Duty |\n|---|---|\n| Owner | Approves |\n\n## 2 Review\n\nReviewed yearly.\n";
-        let d = parse_markdown(md, "x");
-        assert_eq!(d.title, "AI Policy");
-        let got: Vec<(Vec<&str>, BlockKind, &str)> = d
-            .blocks
-            .iter()
-            .map(|b| {
-                (
-                    b.headings.iter().map(String::as_str).collect(),
-                    b.kind,
-                    b.text.as_str(),
-                )
-            })
-            .collect();
-        use BlockKind::*;
-        assert_eq!(
-            got,
-            vec![
-                (vec!["AI Policy"], Paragraph, "Intro text."),
-                (
-                    vec!["AI Policy", "1 Scope"],
-                    Paragraph,
-                    "This policy applies to all staff and contractors."
-                ),
-                (vec!["AI Policy", "1 Scope"], ListItem, "First item"),
-                (
-                    vec!["AI Policy", "1 Scope"],
-                    ListItem,
-                    "Second item with code"
-                ),
-                (
-                    vec!["AI Policy", "1 Scope", "1.1 Detail"],
-                    TableRow,
-                    "Role | Duty"
-                ),
-                (
-                    vec!["AI Policy", "1 Scope", "1.1 Detail"],
-                    TableRow,
-                    "Owner | Approves"
-                ),
-                (vec!["AI Policy", "2 Review"], Paragraph, "Reviewed yearly."),
-            ]
-        );
-    }
-
-    #[test]
-    fn text_numbered_headings_set_the_path() {
-        let t = "DATA GOVERNANCE STANDARD\n\n1. Purpose\n\nThis standard sets rules\nfor data.\n\n2.1 Quality checks\n\nChecks run monthly.\n\n- one\n- two\n";
-        let d = parse_text(t, "x");
-        assert_eq!(d.title, "DATA GOVERNANCE STANDARD");
-        assert_eq!(
-            d.blocks[0].headings,
-            vec!["DATA GOVERNANCE STANDARD", "1. Purpose"]
-        );
-        assert_eq!(d.blocks[0].text, "This standard sets rules for data.");
-        assert_eq!(d.blocks[1].headings.last().unwrap(), "2.1 Quality checks");
-        assert_eq!(d.blocks[2].kind, BlockKind::ListItem);
-        assert_eq!(d.blocks.len(), 4);
-    }
-
-    #[test]
-    fn decodes_utf16_and_legacy_bytes() {
-        let mut utf16 = vec![0xFF, 0xFE];
-        for u in "Caf\u{e9} policy".encode_utf16() {
-            utf16.extend_from_slice(&u.to_le_bytes());
-        }
-        assert_eq!(decode_text(&utf16), "Caf\u{e9} policy");
-        assert_eq!(
-            decode_text(b"Fee \xA3 5 \x96 caf\xE9"),
-            "Fee \u{a3} 5 \u{2013} caf\u{e9}"
-        );
-        assert_eq!(decode_text("naïve".as_bytes()), "naïve");
-    }
 
     #[test]
     fn binary_and_misnamed_files_are_skipped_or_failed() {
@@ -483,5 +341,37 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn content_decides_over_the_extension() {
+        let head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj";
+        assert_eq!(detect(Path::new("notes.txt"), head), Ok(Format::Pdf));
+        assert_eq!(
+            detect(Path::new("page.txt"), b"<!DOCTYPE html><html><body>x"),
+            Ok(Format::Html)
+        );
+        assert_eq!(
+            detect(Path::new("README"), b"Plain words here."),
+            Ok(Format::Text)
+        );
+        // Control characters in bulk without a NUL are still binary.
+        let noisy: Vec<u8> = (0..200u8)
+            .map(|i| if i % 3 == 0 { 0x01 } else { b'a' })
+            .collect();
+        assert!(
+            matches!(detect(Path::new("a.md"), &noisy), Err(NotParsed::Skipped(r)) if r.contains("binary data named .md"))
+        );
+        assert!(matches!(
+            detect(Path::new("a.md"), b"{\\rtf1\\ansi hello}"),
+            Err(NotParsed::Skipped(r)) if r.contains("RTF")
+        ));
+    }
+
+    #[test]
+    fn a_parser_panic_is_a_failure_with_its_message() {
+        let r =
+            std::panic::catch_unwind(|| -> () { panic!("index out of bounds: 3") }).unwrap_err();
+        assert_eq!(panic_message(&*r), "index out of bounds: 3");
     }
 }

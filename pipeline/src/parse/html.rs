@@ -1,0 +1,340 @@
+//! HTML pages (intranet exports, saved web pages) through scraper's html5ever tree: the main
+//! content (`<main>`, else the largest `<article>`, else `<body>`) with its headings,
+//! paragraphs, list items and table rows. Scripts, styles, navigation, forms, asides and
+//! the site's header and footer are dropped.
+
+use ego_tree::NodeRef;
+use scraper::{ElementRef, Html, Node, Selector};
+
+use super::{Block, BlockKind, Document, Format, HeadingPath, normalise_space};
+
+/// Elements whose content is never document text.
+const DROPPED: &[&str] = &[
+    "script", "style", "noscript", "template", "nav", "aside", "form", "button", "select",
+    "textarea", "svg", "iframe", "object", "canvas", "head", "dialog", "menu",
+];
+
+/// Elements that end a run of text (everything else is inline).
+const BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "blockquote",
+    "dd",
+    "dt",
+    "dl",
+    "figure",
+    "figcaption",
+    "address",
+    "details",
+    "summary",
+    "hr",
+    "ul",
+    "ol",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "caption",
+    "body",
+    "center",
+    "fieldset",
+    "legend",
+];
+
+/// Parses an HTML page; `fallback_title` is used when it has neither `<h1>` nor `<title>`.
+pub fn parse_html(src: &str, fallback_title: &str) -> Document {
+    let html = Html::parse_document(src);
+    let root = main_content(&html);
+    let in_content_root = root
+        .map(|r| matches!(r.value().name(), "main" | "article"))
+        .unwrap_or(false);
+    let mut w = Walker {
+        headings: HeadingPath::default(),
+        blocks: Vec::new(),
+        buf: String::new(),
+        h1: None,
+        // Inside <main>/<article>, a <header> holds the page's own title: keep it.
+        drop_header_footer: !in_content_root,
+    };
+    match root {
+        Some(r) => w.walk(*r, false),
+        None => w.walk(html.tree.root(), false),
+    }
+    w.flush(BlockKind::Paragraph);
+    let title =
+        w.h1.clone()
+            .or_else(|| page_title(&html))
+            .unwrap_or_else(|| fallback_title.to_string());
+    Document {
+        title,
+        format: Format::Html,
+        blocks: w.blocks,
+    }
+}
+
+fn select<'a>(html: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
+    let sel = Selector::parse(css).expect("a valid built-in selector");
+    html.select(&sel).collect()
+}
+
+/// `<main>` (or `role="main"`), else the `<article>` with the most text, else `<body>`.
+fn main_content(html: &Html) -> Option<ElementRef<'_>> {
+    if let Some(m) = select(html, "main, [role=main]").into_iter().next() {
+        return Some(m);
+    }
+    let articles = select(html, "article");
+    if let Some(a) = articles
+        .into_iter()
+        .max_by_key(|a| a.text().map(str::len).sum::<usize>())
+    {
+        return Some(a);
+    }
+    select(html, "body").into_iter().next()
+}
+
+fn page_title(html: &Html) -> Option<String> {
+    let t = normalise_space(&select(html, "title").first()?.text().collect::<String>());
+    // "Page | Site" or "Page – Site": the page's own name comes first.
+    let cut = [" | ", " – ", " — ", " - "]
+        .iter()
+        .filter_map(|sep| t.find(sep))
+        .min()
+        .unwrap_or(t.len());
+    let own = t[..cut].trim();
+    (!own.is_empty()).then(|| own.to_string())
+}
+
+struct Walker {
+    headings: HeadingPath,
+    blocks: Vec<Block>,
+    buf: String,
+    h1: Option<String>,
+    drop_header_footer: bool,
+}
+
+impl Walker {
+    fn flush(&mut self, kind: BlockKind) {
+        let text = normalise_space(&self.buf);
+        self.buf.clear();
+        if !text.is_empty() {
+            self.blocks.push(Block {
+                headings: self.headings.path(),
+                kind,
+                text,
+                page: None,
+            });
+        }
+    }
+
+    /// `in_item`: inside a list item, whose text is flushed as one list item.
+    fn walk(&mut self, node: NodeRef<'_, Node>, in_item: bool) {
+        let el = match node.value() {
+            Node::Text(t) => {
+                self.buf.push_str(t);
+                return;
+            }
+            Node::Element(el) => el,
+            Node::Document | Node::Fragment => {
+                for c in node.children() {
+                    self.walk(c, in_item);
+                }
+                return;
+            }
+            _ => return,
+        };
+        let name = el.name();
+        let hidden = el.attr("hidden").is_some()
+            || el.attr("aria-hidden") == Some("true")
+            || matches!(
+                el.attr("role"),
+                Some("navigation" | "banner" | "contentinfo" | "search" | "complementary")
+            );
+        if DROPPED.contains(&name)
+            || hidden
+            || (self.drop_header_footer && matches!(name, "header" | "footer"))
+        {
+            return;
+        }
+        let here = if in_item {
+            BlockKind::ListItem
+        } else {
+            BlockKind::Paragraph
+        };
+        match name {
+            "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                self.flush(here);
+                let text = normalise_space(&text_of(node));
+                let level = u32::from(name.as_bytes()[1] - b'0');
+                if level == 1 && self.h1.is_none() && !text.is_empty() {
+                    self.h1 = Some(text.clone());
+                }
+                self.headings.push(level, text);
+            }
+            "li" => {
+                self.flush(here);
+                for c in node.children() {
+                    self.walk(c, true);
+                }
+                self.flush(BlockKind::ListItem);
+            }
+            "tr" => {
+                self.flush(here);
+                let cells: Vec<String> = node
+                    .children()
+                    .filter(|c| {
+                        matches!(c.value(), Node::Element(e) if matches!(e.name(), "td" | "th"))
+                    })
+                    .map(|c| normalise_space(&text_of(c)))
+                    .collect();
+                if cells.iter().any(|c| !c.is_empty()) {
+                    self.buf = cells.join(" | ");
+                    self.flush(BlockKind::TableRow);
+                }
+            }
+            "pre" => {
+                self.flush(here);
+                let code = text_of(node);
+                let code = code.trim_matches('\n').trim_end();
+                if !code.trim().is_empty() {
+                    self.blocks.push(Block {
+                        headings: self.headings.path(),
+                        kind: BlockKind::Code,
+                        text: code.to_string(),
+                        page: None,
+                    });
+                }
+            }
+            "br" => self.buf.push(' '),
+            "img" => {}
+            _ if BLOCKS.contains(&name) => {
+                self.flush(here);
+                for c in node.children() {
+                    self.walk(c, in_item);
+                }
+                self.flush(here);
+            }
+            _ => {
+                for c in node.children() {
+                    self.walk(c, in_item);
+                }
+            }
+        }
+    }
+}
+
+/// The text under `node`, with block elements and `<br>` separated by spaces and dropped
+/// elements left out.
+fn text_of(node: NodeRef<'_, Node>) -> String {
+    let mut out = String::new();
+    fn go(n: NodeRef<'_, Node>, out: &mut String) {
+        match n.value() {
+            Node::Text(t) => out.push_str(t),
+            Node::Element(e) if DROPPED.contains(&e.name()) || e.attr("hidden").is_some() => {}
+            Node::Element(e) => {
+                let block = BLOCKS.contains(&e.name()) || matches!(e.name(), "br" | "li");
+                if block {
+                    out.push(' ');
+                }
+                for c in n.children() {
+                    go(c, out);
+                }
+                if block {
+                    out.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    go(node, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn got(d: &Document) -> Vec<(String, BlockKind, &str)> {
+        d.blocks
+            .iter()
+            .map(|b| (b.headings.join(" › "), b.kind, b.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn main_content_with_headings_lists_and_tables() {
+        let page = r#"<!DOCTYPE html><html><head><title>AI Policy | The Hub</title>
+<style>p { color: red }</style><script>var x = "<p>not text</p>";</script></head>
+<body><header class="site"><a href="/">The Hub</a><nav><a href="/a">News</a></nav></header>
+<div class="cookie">We use cookies.</div>
+<main><article><header><h1>AI  Policy</h1><p>Version 2</p></header>
+<section><h2>1. Scope</h2><p>This policy <b>applies</b> to
+all staff.<br>And contractors.</p>
+<ul><li>First rule</li><li>Second <em>rule</em><ul><li>Nested</li></ul></li></ul>
+<table><thead><tr><th>Role</th><th>Duty</th></tr></thead>
+<tbody><tr><td>Owner</td><td><p>Approves</p><p>Reviews</p></td></tr></tbody></table>
+<noscript>Enable JavaScript</noscript><aside>Related pages</aside>
+<form><input name="q"> Search</form><p hidden>Secret draft</p>
+</section><h3>1.1 Detail</h3><pre>  code here
+  more</pre></article></main>
+<footer class="site-footer">Regulated by the FCA.</footer></body></html>"#;
+        let d = parse_html(page, "x");
+        assert_eq!(d.title, "AI Policy");
+        use BlockKind::*;
+        assert_eq!(
+            got(&d),
+            vec![
+                ("AI Policy".into(), Paragraph, "Version 2"),
+                (
+                    "AI Policy › 1. Scope".into(),
+                    Paragraph,
+                    "This policy applies to all staff. And contractors."
+                ),
+                ("AI Policy › 1. Scope".into(), ListItem, "First rule"),
+                ("AI Policy › 1. Scope".into(), ListItem, "Second rule"),
+                ("AI Policy › 1. Scope".into(), ListItem, "Nested"),
+                ("AI Policy › 1. Scope".into(), TableRow, "Role | Duty"),
+                (
+                    "AI Policy › 1. Scope".into(),
+                    TableRow,
+                    "Owner | Approves Reviews"
+                ),
+                (
+                    "AI Policy › 1. Scope › 1.1 Detail".into(),
+                    Code,
+                    "  code here\n  more"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_main_the_body_minus_boilerplate_is_read() {
+        let page = "<html><head><title>Visitors – Intranet</title></head><body>\
+            <header>Site name</header><nav>Home</nav><h2>Badges</h2>\
+            <p>Visitors wear a badge.</p><footer>Copyright</footer></body></html>";
+        let d = parse_html(page, "x");
+        assert_eq!(d.title, "Visitors");
+        assert_eq!(
+            got(&d),
+            vec![(
+                "Badges".into(),
+                BlockKind::Paragraph,
+                "Visitors wear a badge."
+            )]
+        );
+    }
+
+    #[test]
+    fn fragments_and_garbage_do_not_panic() {
+        assert!(parse_html("", "empty").blocks.is_empty());
+        let d = parse_html("<p>Loose <b>text</p></div></table>", "frag");
+        assert_eq!(d.title, "frag");
+        assert_eq!(d.blocks[0].text, "Loose text");
+        let _ = parse_html("<<<>>><table><tr><td>a<td>b<tr><td>c", "x");
+    }
+}
