@@ -30,6 +30,17 @@ pub enum Command {
     ///
     /// Example: controlmap run corpora/sample-org --workspace /tmp/ws
     Run(RunArgs),
+
+    /// Parses one file and prints the document as JSON: the worker process `run` starts
+    /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
+    #[command(name = "parse-worker", hide = true)]
+    ParseWorker(ParseWorkerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ParseWorkerArgs {
+    /// The file to parse.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +72,24 @@ pub struct RunArgs {
     /// Files larger than this many bytes are skipped.
     #[arg(long, default_value_t = crate::parse::DEFAULT_MAX_BYTES)]
     pub max_file_size: u64,
+
+    /// Seconds one file's parse may take before it fails (0: no limit). PDF and DOCX are
+    /// parsed in a separate process that is stopped at the limit.
+    #[arg(long, default_value_t = crate::parse::contain::DEFAULT_TIMEOUT_SECS)]
+    pub parse_timeout: u64,
+}
+
+impl RunArgs {
+    /// How `run` reads files: the limits given, and PDF/DOCX in worker processes of this
+    /// same program.
+    pub fn parse_options(&self) -> crate::parse::ParseOptions {
+        crate::parse::ParseOptions {
+            max_bytes: self.max_file_size,
+            timeout: (self.parse_timeout > 0)
+                .then(|| std::time::Duration::from_secs(self.parse_timeout)),
+            worker: std::env::current_exe().ok(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,7 +123,12 @@ impl ColorChoice {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run(args) => commands::run::run(args, &cli),
+        Command::Run(args) => {
+            // `run` reads files through `parse::parse_file`, which uses these options.
+            args.parse_options().set_process_default();
+            commands::run::run(args, &cli)
+        }
+        Command::ParseWorker(args) => commands::parse_worker::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

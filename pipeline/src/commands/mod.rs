@@ -1,3 +1,4 @@
 //! One module per subcommand.
 
+pub mod parse_worker;
 pub mod run;
