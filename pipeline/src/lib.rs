@@ -10,7 +10,8 @@
 //! - indexing: [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
 //! - [`map`]: passages scored against controls;
-//! - [`report`]: coverage and gaps, as a table and as `report.json`.
+//! - [`report`]: coverage and gaps, as a table and as `report.json`;
+//! - [`gold`]: a labelled corpus's gold mapping, for evaluation and parser checks.
 //!
 //! ```
 //! let catalog = controlmap::catalog::Catalog::builtin();
@@ -21,6 +22,7 @@ pub mod catalog;
 pub mod chunk;
 pub mod cli;
 pub mod commands;
+pub mod gold;
 pub mod map;
 pub mod parse;
 pub mod report;
