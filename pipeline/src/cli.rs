@@ -31,6 +31,12 @@ pub enum Command {
     /// Example: controlmap run corpora/sample-org --workspace /tmp/ws
     Run(RunArgs),
 
+    /// Search a workspace's passages by free text or by control (BM25 and dense, fused).
+    ///
+    /// Examples: controlmap search "model drift" --workspace corpora/.controlmap
+    ///           controlmap search --control A.6.2.4 --limit 5 --format json
+    Search(SearchArgs),
+
     /// Parses one file and prints the document as JSON: the worker process `run` starts
     /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
     #[command(name = "parse-worker", hide = true)]
@@ -92,6 +98,65 @@ impl RunArgs {
     }
 }
 
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Free text to search for.
+    pub query: Option<String>,
+
+    /// Search for evidence of this control (e.g. A.6.2.4) instead of free text.
+    #[arg(long)]
+    pub control: Option<String>,
+
+    /// The workspace `run` wrote [default: .controlmap in the current folder].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// Most results to show.
+    #[arg(long, short = 'n', default_value_t = 10)]
+    pub limit: usize,
+
+    /// Only passages in this folder of the policy tree (and below it).
+    #[arg(long)]
+    pub folder: Option<String>,
+
+    /// Only passages of this document (its path relative to the policy folder).
+    #[arg(long)]
+    pub document: Option<String>,
+
+    /// Only passages from files of this format (markdown, text, html, docx, pdf).
+    #[arg(long)]
+    pub file_format: Option<String>,
+
+    /// Output: readable text, or one JSON object per result (JSON Lines).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// How BM25 and dense rankings are combined (weighted ranked known evidence higher on the
+    /// sample corpus: MRR 0.79 against 0.74 for reciprocal rank fusion).
+    #[arg(long, value_enum, default_value_t = FusionChoice::Weighted)]
+    pub fusion: FusionChoice,
+
+    /// Model directory (must be the model the workspace was built with).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+
+    /// Where the model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// A catalog file to use instead of the built-in one (for --control).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FusionChoice {
+    /// Reciprocal rank fusion.
+    Rrf,
+    /// 0.7 × cosine + 0.3 × normalised BM25.
+    Weighted,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -128,6 +193,7 @@ pub fn main() -> ExitCode {
             args.parse_options().set_process_default();
             commands::run::run(args, &cli)
         }
+        Command::Search(args) => commands::search::run(args, &cli),
         Command::ParseWorker(args) => commands::parse_worker::run(args),
     };
     match result {

@@ -2,3 +2,4 @@
 
 pub mod parse_worker;
 pub mod run;
+pub mod search;
