@@ -354,3 +354,189 @@ fn fetch_script_installs_in_the_hub_layout_and_is_idempotent() {
         "no staging left behind"
     );
 }
+
+fn outcome_of<'a>(report: &'a Value, path: &str) -> &'a Value {
+    report["file_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["path"] == path)
+        .unwrap_or_else(|| panic!("{path} has no outcome: {}", report["file_outcomes"]))
+}
+
+#[test]
+fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = repo().join("corpora/sample-org");
+    std::fs::write(
+        dir.join("ai-policy.md"),
+        "# AI Policy\n\n## Review\n\nThe AI policy is reviewed every year by its owner.\n",
+    )
+    .unwrap();
+    let pdf = std::fs::read(sample.join("customer/customer-terms-digital-services.pdf")).unwrap();
+    std::fs::write(dir.join("truncated.pdf"), &pdf[..pdf.len() / 3]).unwrap();
+    // Content decides: a PDF named .txt is read as a PDF.
+    std::fs::write(dir.join("terms-export.txt"), &pdf).unwrap();
+    std::fs::write(dir.join("corrupt.docx"), b"PK\x03\x04 this zip ends here").unwrap();
+    std::fs::write(dir.join("not-a-zip.docx"), b"just words").unwrap();
+    std::fs::write(
+        dir.join("binary.md"),
+        b"\x01\x02\x03\x04\x05\x06\x07\x08abc\x0e\x0f",
+    )
+    .unwrap();
+    let docx = std::fs::read(sample.join("data/data-governance-standard.docx")).unwrap();
+    std::fs::write(dir.join("hang-forever.docx"), &docx).unwrap();
+    std::fs::write(dir.join("abort-now.pdf"), &pdf).unwrap();
+
+    let started = std::time::Instant::now();
+    let out = controlmap()
+        .env("CONTROLMAP_TEST_HOSTILE", "hang:hang-forever")
+        .args(["run", "--format", "json", "--quiet", "--parse-timeout", "2"])
+        .arg("--workspace")
+        .arg(t.path().join("ws"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = |p: &str| {
+        outcome_of(&report, p)["reason"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let outcome = |p: &str| {
+        outcome_of(&report, p)["outcome"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    assert_eq!(outcome("ai-policy.md"), "parsed");
+    assert_eq!(outcome("terms-export.txt"), "parsed");
+    assert_eq!(outcome_of(&report, "terms-export.txt")["format"], "pdf");
+    assert_eq!(outcome("abort-now.pdf"), "parsed", "no hook for this one");
+    assert_eq!(outcome("truncated.pdf"), "failed");
+    assert!(
+        reason("truncated.pdf").starts_with("corrupt PDF"),
+        "{}",
+        reason("truncated.pdf")
+    );
+    assert_eq!(outcome("corrupt.docx"), "failed");
+    assert!(
+        reason("corrupt.docx").starts_with("corrupt DOCX"),
+        "{}",
+        reason("corrupt.docx")
+    );
+    assert!(
+        reason("not-a-zip.docx").contains("not a zip"),
+        "{}",
+        reason("not-a-zip.docx")
+    );
+    assert_eq!(outcome("binary.md"), "skipped");
+    assert!(
+        reason("binary.md").contains("binary data"),
+        "{}",
+        reason("binary.md")
+    );
+    assert_eq!(outcome("hang-forever.docx"), "failed");
+    assert_eq!(
+        reason("hang-forever.docx"),
+        "parse time limit exceeded (2 s, see --parse-timeout)"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "the hung parser was not stopped"
+    );
+
+    // A parser process that dies (a crash a panic handler cannot catch) costs its file only.
+    let out = controlmap()
+        .env("CONTROLMAP_TEST_HOSTILE", "abort:abort-now")
+        .args(["run", "--format", "json", "--quiet", "--workspace"])
+        .arg(t.path().join("ws2"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let crashed = outcome_of(&report, "abort-now.pdf");
+    assert_eq!(crashed["outcome"], "failed");
+    assert!(
+        crashed["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("the pdf parser crashed on this file"),
+        "{crashed}"
+    );
+    assert_eq!(
+        outcome_of(&report, "hang-forever.docx")["outcome"],
+        "parsed"
+    );
+    assert_eq!(outcome_of(&report, "ai-policy.md")["outcome"], "parsed");
+}
+
+#[test]
+fn sample_corpus_every_document_gets_its_expected_outcome() {
+    let t = tempfile::tempdir().unwrap();
+    let report = run_json(&repo().join("corpora/sample-org"), &t.path().join("ws"));
+    // gold.yaml is left out by the corpus's .controlmapignore; every other file is a document.
+    let outcomes = report["file_outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 33, "{}", report["file_outcomes"]);
+    let mut parsed_by_format = std::collections::BTreeMap::<String, usize>::new();
+    for o in outcomes {
+        let path = o["path"].as_str().unwrap();
+        match path {
+            "governance/board-ai-update-restricted.pdf" => {
+                assert_eq!(o["outcome"], "failed", "{o}");
+                assert!(
+                    o["reason"].as_str().unwrap().starts_with("encrypted PDF"),
+                    "{o}"
+                );
+            }
+            "general/fire-evacuation-notice-scan.pdf" => {
+                assert_eq!(o["outcome"], "failed", "{o}");
+                let r = o["reason"].as_str().unwrap();
+                assert!(r.contains("no text layer") && r.contains("OCR"), "{o}");
+            }
+            _ => {
+                assert_eq!(o["outcome"], "parsed", "{o}");
+                assert!(o["passages"].as_u64().unwrap() >= 3, "{o}");
+                let ext = path.rsplit('.').next().unwrap();
+                let format = o["format"].as_str().unwrap();
+                let expected = match ext {
+                    "md" => "markdown",
+                    "txt" => "text",
+                    other => other,
+                };
+                assert_eq!(format, expected, "{o}");
+                *parsed_by_format.entry(format.to_string()).or_default() += 1;
+            }
+        }
+    }
+    let counts: Vec<(&str, usize)> = parsed_by_format
+        .iter()
+        .map(|(f, n)| (f.as_str(), *n))
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            ("docx", 6),
+            ("html", 5),
+            ("markdown", 12),
+            ("pdf", 4),
+            ("text", 4)
+        ]
+    );
+    assert_eq!(report["files"]["parsed"], 31);
+    assert_eq!(report["files"]["failed"], 2);
+}

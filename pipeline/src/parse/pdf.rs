@@ -114,9 +114,10 @@ struct Line {
     text: String,
 }
 
+/// Says what to do next: the file is fine, controlmap just cannot open it.
 fn encrypted(detail: &str) -> NotParsed {
     NotParsed::Failed(format!(
-        "encrypted PDF: {detail}; controlmap cannot read it without the password"
+        "encrypted PDF: {detail}; save an unprotected copy, or list it in .controlmapignore"
     ))
 }
 
@@ -124,13 +125,15 @@ fn encrypted(detail: &str) -> NotParsed {
 pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotParsed> {
     let mut doc = match pdf_extract::Document::load_mem(bytes) {
         Ok(d) => d,
-        Err(e) if has_encrypt_dictionary(bytes) => return Err(encrypted(&e.to_string())),
+        Err(e) if has_encrypt_dictionary(bytes) => {
+            return Err(encrypted(&format!("it cannot be opened ({e})")));
+        }
         Err(e) => return Err(NotParsed::Failed(format!("corrupt PDF: {e}"))),
     };
     if doc.is_encrypted() {
         // Files with only an owner password open with the empty user password.
-        if let Err(e) = doc.decrypt("") {
-            return Err(encrypted(&format!("a password is needed to open it ({e})")));
+        if doc.decrypt("").is_err() {
+            return Err(encrypted("a password is needed to open it"));
         }
     }
     let page_ids = doc.get_pages();
@@ -167,9 +170,11 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
         return Err(match first_error {
             Some((page, e)) => NotParsed::Failed(format!("corrupt PDF: page {page}: {e}")),
             None => NotParsed::Failed(format!(
-                "no text layer: the PDF's {} page{} hold only images (a scan?); OCR is not supported",
-                pages.len(),
-                if pages.len() == 1 { "" } else { "s" }
+                "no text layer: {} (a scan?); OCR is not supported",
+                match pages.len() {
+                    1 => "its one page is only an image".to_string(),
+                    n => format!("its {n} pages are only images"),
+                }
             )),
         });
     }
