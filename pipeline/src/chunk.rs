@@ -1,13 +1,13 @@
 //! Splitting a parsed document into passages: a passage stays inside one section (and page),
 //! packs consecutive blocks up to a target size, and never exceeds the model's token limit.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::parse::{Document, Format, normalise_space};
 
 /// A unit of evidence: what gets embedded, indexed, mapped and reviewed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Passage {
     /// Index key: unique within a run (document path and text).
     pub id: u64,

@@ -23,6 +23,7 @@ pub mod chunk;
 pub mod cli;
 pub mod commands;
 pub mod gold;
+pub mod manifest;
 pub mod map;
 pub mod parse;
 pub mod report;

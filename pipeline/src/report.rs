@@ -30,6 +30,8 @@ pub struct Report {
 pub struct FileCounts {
     pub found: usize,
     pub parsed: usize,
+    /// Parsed in an earlier run and unchanged since: passages and vectors reused.
+    pub unchanged: usize,
     pub skipped: usize,
     pub failed: usize,
     pub passages: usize,
@@ -74,7 +76,7 @@ pub struct EvidenceItem {
 #[derive(Debug, Serialize)]
 pub struct FileOutcome {
     pub path: String,
-    /// `parsed`, `skipped` or `failed`.
+    /// `parsed`, `unchanged`, `skipped` or `failed`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
@@ -156,8 +158,8 @@ impl Report {
         )?;
         writeln!(
             out,
-            "{} files: {} parsed ({} passages), {} skipped, {} failed",
-            f.found, f.parsed, f.passages, f.skipped, f.failed
+            "{} files: {} parsed, {} unchanged ({} passages), {} skipped, {} failed",
+            f.found, f.parsed, f.unchanged, f.passages, f.skipped, f.failed
         )?;
         Ok(())
     }

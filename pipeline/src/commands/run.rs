@@ -1,6 +1,7 @@
 //! `controlmap run`: the whole pipeline over a policy folder.
 
 use std::{
+    collections::{BTreeMap, HashMap},
     io::Write,
     path::{Path, PathBuf},
     time::Instant,
@@ -8,7 +9,9 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use controlmap_index::{Passage as IndexPassage, TextIndex, VectorStore};
-use controlmap_models::{BertEmbedder, Embedder, EmbedderOptions, ModelSearch, locate_model};
+use controlmap_models::{
+    BertEmbedder, Embedder, EmbedderOptions, Embeddings, ModelSearch, locate_model,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
@@ -16,13 +19,14 @@ use crate::{
     catalog::Catalog,
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, Format, RunArgs},
+    manifest::{DocRecord, Manifest, sha256_file, stamp},
     map::{Status, Thresholds, control_texts, score_matrix},
     parse::{NotParsed, parse_file},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
         REPORT_SCHEMA_VERSION, Report, StatusCounts, Timings,
     },
-    walk::walk,
+    walk::{FoundFile, walk},
 };
 
 /// Most passages listed per control in the report.
@@ -99,105 +103,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         format_args!("model: {} on {:?}", embedder.model_id(), embedder.device()),
     );
 
-    // Walk and parse, in parallel; every file gets an outcome.
+    // Walk, then parse what changed since the last run, in parallel; every file gets an
+    // outcome. Unchanged documents keep their passages and vectors.
     let t = Instant::now();
-    let found = walk(&args.dir).with_context(|| format!("cannot read {}", args.dir.display()))?;
-    let pb = bar(found.files.len() as u64, "parsing", quiet);
-    let chunk_opts = ChunkOptions {
-        max_tokens: embedder.max_tokens(),
-        ..Default::default()
-    };
-    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
-    let results: Vec<(FileOutcome, Vec<Passage>)> = found
-        .files
-        .par_iter()
-        .map(|f| {
-            let outcome = parse_file(&f.path, args.max_file_size).map(|doc| {
-                let passages = chunk(&doc, &f.rel, chunk_opts, &count);
-                (doc.format, passages)
-            });
-            pb.inc(1);
-            match outcome {
-                Ok((format, passages)) => (
-                    FileOutcome {
-                        path: f.rel.clone(),
-                        outcome: "parsed",
-                        format: Some(format.to_string()),
-                        passages: Some(passages.len()),
-                        reason: None,
-                    },
-                    passages,
-                ),
-                Err(NotParsed::Skipped(r)) => (
-                    FileOutcome {
-                        path: f.rel.clone(),
-                        outcome: "skipped",
-                        format: None,
-                        passages: None,
-                        reason: Some(r),
-                    },
-                    Vec::new(),
-                ),
-                Err(NotParsed::Failed(r)) => (
-                    FileOutcome {
-                        path: f.rel.clone(),
-                        outcome: "failed",
-                        format: None,
-                        passages: None,
-                        reason: Some(r),
-                    },
-                    Vec::new(),
-                ),
-            }
-        })
-        .collect();
-    pb.finish_and_clear();
-    let mut outcomes = Vec::new();
-    let mut passages: Vec<Passage> = Vec::new();
-    for (o, ps) in results {
-        outcomes.push(o);
-        passages.extend(ps);
-    }
-    for (rel, reason) in found.skipped {
-        outcomes.push(FileOutcome {
-            path: rel,
-            outcome: "skipped",
-            format: None,
-            passages: None,
-            reason: Some(reason),
-        });
-    }
-    let mut files = FileCounts {
-        found: outcomes.len(),
-        passages: passages.len(),
-        ..Default::default()
-    };
-    for o in &outcomes {
-        match o.outcome {
-            "parsed" => files.parsed += 1,
-            "skipped" => files.skipped += 1,
-            _ => files.failed += 1,
-        }
-        if o.outcome == "failed" {
-            note(
-                quiet,
-                format_args!("failed: {}: {}", o.path, o.reason.as_deref().unwrap_or("")),
-            );
-        }
-    }
-    timings.parse = t.elapsed().as_secs_f64();
-
-    // Embed passages.
-    let t = Instant::now();
-    let embed_texts: Vec<String> = passages.iter().map(Passage::embedding_text).collect();
-    let texts: Vec<&str> = embed_texts.iter().map(String::as_str).collect();
-    let pb = bar(texts.len() as u64, "embedding", quiet);
-    let vectors = embedder.embed_with_progress(&texts, &mut |n| pb.inc(n as u64))?;
-    pb.finish_and_clear();
-    timings.embed = t.elapsed().as_secs_f64();
-
-    // Index: full text and vectors, each replaced whole.
-    let t = Instant::now();
+    let old = Manifest::load(&workspace, embedder.model_id());
     let index_dir = workspace.join("index");
     let mut index = match TextIndex::create_or_open(&index_dir) {
         Err(controlmap_index::Error::IncompatibleIndex { .. }) => {
@@ -212,27 +121,168 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         }
         other => other?,
     };
-    let records: Vec<IndexPassage> = passages
-        .iter()
-        .map(|p| IndexPassage {
-            id: p.id,
-            document: p.document.clone(),
-            title: p.title.clone(),
-            heading: p.heading_path(),
-            page: p.page,
-            format: p.format.to_string(),
-            text: p.text.clone(),
+    let vectors_path = workspace.join("vectors.bin");
+    let old_vectors = VectorStore::open(&vectors_path, Some(embedder.model_id())).ok();
+    // Reuse needs all three to agree: the manifest, the vectors and the index.
+    let reuse = old_vectors
+        .as_ref()
+        .is_some_and(|v| v.len() == old.passage_count())
+        && index.len() as usize == old.passage_count();
+
+    let found = walk(&args.dir).with_context(|| format!("cannot read {}", args.dir.display()))?;
+    let pb = bar(found.files.len() as u64, "parsing", quiet);
+    let chunk_opts = ChunkOptions {
+        max_tokens: embedder.max_tokens(),
+        ..Default::default()
+    };
+    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
+    let results: Vec<(FileOutcome, Option<DocRecord>, bool)> = found
+        .files
+        .par_iter()
+        .map(|f| {
+            let r = read_file(f, &old, reuse, args.max_file_size, chunk_opts, &count);
+            pb.inc(1);
+            r
         })
         .collect();
-    index.replace_all(&records)?;
+    pb.finish_and_clear();
+
+    let mut outcomes = Vec::new();
+    let mut manifest = Manifest {
+        version: old.version,
+        model_id: old.model_id.clone(),
+        documents: BTreeMap::new(),
+    };
+    let mut changed: Vec<String> = Vec::new();
+    for (outcome, record, unchanged) in results {
+        if let Some(rec) = record {
+            if !unchanged {
+                changed.push(outcome.path.clone());
+            }
+            manifest.documents.insert(outcome.path.clone(), rec);
+        }
+        outcomes.push(outcome);
+    }
+    for (rel, reason) in found.skipped {
+        outcomes.push(FileOutcome {
+            path: rel,
+            outcome: "skipped",
+            format: None,
+            passages: None,
+            reason: Some(reason),
+        });
+    }
+    // Documents that were indexed and now are gone, changed, or no longer parse.
+    let mut remove: Vec<String> = old
+        .documents
+        .keys()
+        .filter(|d| !manifest.documents.contains_key(*d))
+        .cloned()
+        .collect();
+    remove.extend(
+        changed
+            .iter()
+            .filter(|d| old.documents.contains_key(*d))
+            .cloned(),
+    );
+
+    let passages: Vec<Passage> = manifest
+        .documents
+        .values()
+        .flat_map(|d| d.passages.iter().cloned())
+        .collect();
+    let mut files = FileCounts {
+        found: outcomes.len(),
+        passages: passages.len(),
+        ..Default::default()
+    };
+    for o in &outcomes {
+        match o.outcome {
+            "parsed" => files.parsed += 1,
+            "unchanged" => files.unchanged += 1,
+            "skipped" => files.skipped += 1,
+            _ => files.failed += 1,
+        }
+        if o.outcome == "failed" {
+            note(
+                quiet,
+                format_args!("failed: {}: {}", o.path, o.reason.as_deref().unwrap_or("")),
+            );
+        }
+    }
+    timings.parse = t.elapsed().as_secs_f64();
+
+    // Embed what is new; take the rest from the last run's vectors.
+    let t = Instant::now();
+    let old_rows: HashMap<u64, usize> = match (&old_vectors, reuse) {
+        (Some(v), true) => (0..v.len()).map(|i| (v.id(i), i)).collect(),
+        _ => HashMap::new(),
+    };
+    let fresh: Vec<usize> = (0..passages.len())
+        .filter(|&i| !old_rows.contains_key(&passages[i].id))
+        .collect();
+    let embed_texts: Vec<String> = fresh
+        .iter()
+        .map(|&i| passages[i].embedding_text())
+        .collect();
+    let texts: Vec<&str> = embed_texts.iter().map(String::as_str).collect();
+    let pb = bar(texts.len() as u64, "embedding", quiet);
+    let new_vectors = embedder.embed_with_progress(&texts, &mut |n| pb.inc(n as u64))?;
+    pb.finish_and_clear();
+    let dim = embedder.dim();
+    let mut data = vec![0f32; passages.len() * dim];
+    let mut fresh_rows = new_vectors.rows();
+    for (i, p) in passages.iter().enumerate() {
+        let row = &mut data[i * dim..(i + 1) * dim];
+        match old_rows.get(&p.id) {
+            Some(&r) => row.copy_from_slice(
+                &old_vectors
+                    .as_ref()
+                    .expect("reused rows have a store")
+                    .vector(r),
+            ),
+            None => {
+                row.copy_from_slice(fresh_rows.next().expect("one fresh vector per new passage"))
+            }
+        }
+    }
+    let vectors = Embeddings::new(dim, data);
+    timings.embed = t.elapsed().as_secs_f64();
+
+    // Index: the changed documents' passages in one commit (everything when nothing could be
+    // reused), then the vectors, then the manifest that says both are done.
+    let t = Instant::now();
+    let record = |p: &Passage| IndexPassage {
+        id: p.id,
+        document: p.document.clone(),
+        title: p.title.clone(),
+        heading: p.heading_path(),
+        page: p.page,
+        format: p.format.to_string(),
+        text: p.text.clone(),
+    };
+    if reuse {
+        let added: Vec<IndexPassage> = passages
+            .iter()
+            .filter(|p| !old_rows.contains_key(&p.id))
+            .map(record)
+            .collect();
+        if !remove.is_empty() || !added.is_empty() {
+            index.update(&remove, &added)?;
+        }
+    } else {
+        index.replace_all(&passages.iter().map(record).collect::<Vec<_>>())?;
+    }
+    drop(old_vectors);
     let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
     VectorStore::write(
-        &workspace.join("vectors.bin"),
+        &vectors_path,
         embedder.model_id(),
-        embedder.dim(),
+        dim,
         &ids,
         vectors.as_slice(),
     )?;
+    manifest.save(&workspace)?;
     timings.index = t.elapsed().as_secs_f64();
 
     // Map: every passage against every control.
@@ -333,4 +383,88 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         format_args!("done in {:.1}s", report.timings_s.total),
     );
     Ok(())
+}
+
+/// One file's outcome, its record for the manifest when it has passages, and whether it was
+/// unchanged since the last run.
+fn read_file(
+    f: &FoundFile,
+    old: &Manifest,
+    reuse: bool,
+    max_bytes: u64,
+    chunk_opts: ChunkOptions,
+    count: &(dyn Fn(&str) -> usize + Sync),
+) -> (FileOutcome, Option<DocRecord>, bool) {
+    let outcome = |kind, reason: Option<String>| FileOutcome {
+        path: f.rel.clone(),
+        outcome: kind,
+        format: None,
+        passages: None,
+        reason,
+    };
+    let (size, mtime_ns) = match stamp(&f.path) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                outcome("failed", Some(format!("cannot read: {e}"))),
+                None,
+                false,
+            );
+        }
+    };
+    let previous = old.documents.get(&f.rel).filter(|_| reuse);
+    let sha256 = match previous {
+        Some(rec) if rec.size == size && rec.mtime_ns == mtime_ns => rec.sha256.clone(),
+        _ => match sha256_file(&f.path) {
+            Ok(h) => h,
+            Err(e) => {
+                return (
+                    outcome("failed", Some(format!("cannot read: {e}"))),
+                    None,
+                    false,
+                );
+            }
+        },
+    };
+    if let Some(rec) = previous.filter(|r| r.sha256 == sha256) {
+        let o = FileOutcome {
+            outcome: "unchanged",
+            format: Some(rec.format.to_string()),
+            passages: Some(rec.passages.len()),
+            ..outcome("unchanged", None)
+        };
+        return (
+            o,
+            Some(DocRecord {
+                size,
+                mtime_ns,
+                ..rec.clone()
+            }),
+            true,
+        );
+    }
+    match parse_file(&f.path, max_bytes) {
+        Ok(doc) => {
+            let passages = chunk(&doc, &f.rel, chunk_opts, count);
+            let o = FileOutcome {
+                outcome: "parsed",
+                format: Some(doc.format.to_string()),
+                passages: Some(passages.len()),
+                ..outcome("parsed", None)
+            };
+            (
+                o,
+                Some(DocRecord {
+                    size,
+                    mtime_ns,
+                    sha256,
+                    format: doc.format,
+                    passages,
+                }),
+                false,
+            )
+        }
+        Err(NotParsed::Skipped(r)) => (outcome("skipped", Some(r)), None, false),
+        Err(NotParsed::Failed(r)) => (outcome("failed", Some(r)), None, false),
+    }
 }

@@ -19,6 +19,10 @@ use crate::{
 /// Candidates taken from each of BM25 and dense search before fusion.
 const CANDIDATES: usize = 200;
 
+/// A passage found only by dense search needs at least this cosine to be shown: dense search
+/// always returns neighbours, and below this MiniLM's neighbours are unrelated text.
+const MIN_DENSE_ONLY: f32 = 0.25;
+
 /// One search result, as printed in JSON (one object per line).
 #[derive(Debug, Serialize)]
 pub struct SearchResult {
@@ -173,6 +177,9 @@ pub fn search(
     for f in fuse(&text, &dense, fusion) {
         if out.len() >= limit {
             break;
+        }
+        if f.bm25.is_none() && f.dense.is_some_and(|c| c < MIN_DENSE_ONLY) {
+            continue;
         }
         let passage = match text_hits.iter().find(|h| h.passage.id == f.id) {
             Some(h) => h.passage.clone(),
