@@ -20,7 +20,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, Format, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
-    map::{Status, Thresholds, control_texts, score_matrix},
+    map::{Status, Thresholds, assess, control_texts, score_matrix},
     parse::{NotParsed, parse_file},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
@@ -293,30 +293,23 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let n_controls = catalog.controls().count();
     let scores = score_matrix(&vectors, &control_vecs, &owner, n_controls);
     let thresholds = Thresholds::default();
+    let assessments = assess(&scores, n_controls, thresholds);
     let mut summary = StatusCounts::default();
     let mut objectives = Vec::new();
     let mut ci = 0;
     for o in &catalog.objectives {
         let mut controls = Vec::new();
         for c in &o.controls {
-            let mut ranked: Vec<(usize, f32)> = (0..passages.len())
-                .map(|p| (p, scores[p * n_controls + ci]))
-                .collect();
-            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let best_score = ranked.first().map(|r| r.1).unwrap_or(0.0);
-            let status = if best_score >= thresholds.evidence {
-                summary.evidence += 1;
-                Status::Evidence
-            } else if best_score >= thresholds.weak {
-                summary.weak += 1;
-                Status::Weak
-            } else {
-                summary.gap += 1;
-                Status::Gap
-            };
-            let evidence = ranked
+            let a = &assessments[ci];
+            let (status, best_score) = (a.status, a.best);
+            match status {
+                Status::Evidence => summary.evidence += 1,
+                Status::Weak => summary.weak += 1,
+                Status::Gap => summary.gap += 1,
+            }
+            let evidence = a
+                .support
                 .iter()
-                .take_while(|(_, s)| *s >= thresholds.weak)
                 .take(EVIDENCE_PER_CONTROL)
                 .map(|&(p, score)| {
                     let p = &passages[p];
