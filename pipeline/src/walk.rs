@@ -53,6 +53,14 @@ pub fn walk(root: &Path) -> std::io::Result<Walk> {
                         .push((rel, "symbolic link to a folder: not followed".into()));
                     continue;
                 }
+                Ok(target) if target.starts_with(&canon_root) => {
+                    out.skipped.push((
+                        rel,
+                        "symbolic link to something that is not a regular file: not followed"
+                            .into(),
+                    ));
+                    continue;
+                }
                 Ok(_) => {
                     out.skipped
                         .push((rel, "symbolic link leaving the folder: not followed".into()));
@@ -64,6 +72,13 @@ pub fn walk(root: &Path) -> std::io::Result<Walk> {
                 }
             }
         } else if !ft.is_file() {
+            // Reading a pipe could block for ever; devices and sockets hold no documents.
+            if !ft.is_dir() {
+                out.skipped.push((
+                    rel,
+                    "not a regular file (a pipe, socket or device): not read".into(),
+                ));
+            }
             continue;
         }
         out.files.push(FoundFile {
@@ -117,5 +132,39 @@ mod tests {
         );
         #[cfg(not(unix))]
         assert_eq!(rels, vec!["a.md", "sub/b.txt"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn pipes_are_reported_not_read() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("a.md"), "a").unwrap();
+        let fifo = t.path().join("queue.txt");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            return; // no mkfifo here; nothing to test
+        }
+        std::os::unix::fs::symlink(&fifo, t.path().join("link-to-queue.txt")).unwrap();
+        let w = walk(t.path()).unwrap();
+        let rels: Vec<&str> = w.files.iter().map(|f| f.rel.as_str()).collect();
+        assert_eq!(rels, vec!["a.md"]);
+        let reasons: Vec<(&str, &str)> = w
+            .skipped
+            .iter()
+            .map(|(p, r)| (p.as_str(), r.as_str()))
+            .collect();
+        assert!(
+            reasons.contains(&(
+                "queue.txt",
+                "not a regular file (a pipe, socket or device): not read"
+            )),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|(p, r)| *p == "link-to-queue.txt" && r.contains("not a regular file")),
+            "{reasons:?}"
+        );
     }
 }
