@@ -540,3 +540,41 @@ fn sample_corpus_every_document_gets_its_expected_outcome() {
     assert_eq!(report["files"]["parsed"], 31);
     assert_eq!(report["files"]["failed"], 2);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_parser_asking_for_too_much_memory_fails_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sample = repo().join("corpora/sample-org");
+    for (from, to) in [
+        ("data/data-governance-standard.docx", "bomb.docx"),
+        ("data/data-governance-standard.docx", "fine.docx"),
+    ] {
+        std::fs::copy(sample.join(from), dir.join(to)).unwrap();
+    }
+    let out = controlmap()
+        .env("CONTROLMAP_TEST_HOSTILE", "alloc:bomb")
+        .args(["run", "--format", "json", "--quiet", "--workspace"])
+        .arg(t.path().join("ws"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bomb = outcome_of(&report, "bomb.docx");
+    assert_eq!(bomb["outcome"], "failed", "{bomb}");
+    assert!(
+        bomb["reason"]
+            .as_str()
+            .unwrap()
+            .contains("memory allocation"),
+        "{bomb}"
+    );
+    assert_eq!(outcome_of(&report, "fine.docx")["outcome"], "parsed");
+}

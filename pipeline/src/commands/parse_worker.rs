@@ -6,11 +6,33 @@ use anyhow::Result;
 
 use crate::cli::ParseWorkerArgs;
 
-/// For tests of containment: `hang:NAME` or `abort:NAME` makes the worker hang or abort on
-/// a file whose path contains NAME, as a parser might on a hostile file.
+/// For tests of containment: `hang:NAME`, `abort:NAME` or `alloc:NAME` makes the worker
+/// hang, abort or ask for more memory than it may have on a file whose path contains
+/// NAME, as a parser might on a hostile file.
 const TEST_HOSTILE: &str = "CONTROLMAP_TEST_HOSTILE";
 
+/// Most address space a worker may map: a PDF or zip bomb fails here, as that file's
+/// failure, instead of taking the machine's memory from the run.
+const WORKER_ADDRESS_SPACE: u64 = 4 << 30;
+
+#[cfg(target_os = "linux")]
+fn limit_memory() {
+    let limit = libc::rlimit {
+        rlim_cur: WORKER_ADDRESS_SPACE,
+        rlim_max: WORKER_ADDRESS_SPACE,
+    };
+    // SAFETY: setrlimit reads the struct we pass and nothing else; on failure the worker
+    // simply runs without the limit.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_AS, &limit);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn limit_memory() {}
+
 pub fn run(args: &ParseWorkerArgs) -> Result<()> {
+    limit_memory();
     // A panic's message goes into the failure reason; don't also print it.
     std::panic::set_hook(Box::new(|_| {}));
     if let Ok(spec) = std::env::var(TEST_HOSTILE)
@@ -22,6 +44,11 @@ pub fn run(args: &ParseWorkerArgs) -> Result<()> {
                 std::thread::sleep(std::time::Duration::from_secs(60));
             },
             "abort" => std::process::abort(),
+            // Reserve (not touch) more than the limit: fails only when the limit holds.
+            "alloc" => {
+                let big: Vec<u8> = Vec::with_capacity(usize::try_from(6u64 << 30)?);
+                std::hint::black_box(big);
+            }
             _ => {}
         }
     }

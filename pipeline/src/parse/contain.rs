@@ -136,6 +136,7 @@ fn run_worker(
     let mut child = Command::new(worker)
         .arg(WORKER_SUBCOMMAND)
         .arg(path)
+        .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -188,9 +189,10 @@ fn run_worker(
     {
         return result;
     }
+    // The first line says what happened ("memory allocation of … failed", "thread 'main'
+    // has overflowed its stack"); any backtrace follows it.
     let last_words = String::from_utf8_lossy(&err)
         .lines()
-        .rev()
         .find(|l| !l.trim().is_empty())
         .map(|l| format!(": {}", super::normalise_space(l)))
         .unwrap_or_default();

@@ -268,7 +268,47 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     if doc.blocks.is_empty() {
         return Err(NotParsed::Skipped("no text found".into()));
     }
-    Ok(doc)
+    Ok(split_long_blocks(doc))
+}
+
+/// Longest block text in bytes; longer blocks (a 50 MB one-line file) are cut at
+/// whitespace, so later stages never tokenise one enormous string.
+pub const MAX_BLOCK_BYTES: usize = 16 * 1024;
+
+fn split_long_blocks(mut doc: Document) -> Document {
+    if doc.blocks.iter().all(|b| b.text.len() <= MAX_BLOCK_BYTES) {
+        return doc;
+    }
+    let mut blocks = Vec::with_capacity(doc.blocks.len());
+    for b in doc.blocks {
+        if b.text.len() <= MAX_BLOCK_BYTES {
+            blocks.push(b);
+            continue;
+        }
+        let mut rest = b.text.as_str();
+        while !rest.is_empty() {
+            let mut cut = rest.len().min(MAX_BLOCK_BYTES);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            if cut < rest.len()
+                && let Some(space) = rest[..cut].rfind(char::is_whitespace)
+                && space > MAX_BLOCK_BYTES / 2
+            {
+                cut = space;
+            }
+            let piece = rest[..cut].trim();
+            if !piece.is_empty() {
+                blocks.push(Block {
+                    text: piece.to_string(),
+                    ..b.clone()
+                });
+            }
+            rest = &rest[cut..];
+        }
+    }
+    doc.blocks = blocks;
+    doc
 }
 
 /// The message a panic carried, for the failure reason.
@@ -366,6 +406,23 @@ mod tests {
             detect(Path::new("a.md"), b"{\\rtf1\\ansi hello}"),
             Err(NotParsed::Skipped(r)) if r.contains("RTF")
         ));
+    }
+
+    #[test]
+    fn enormous_lines_become_bounded_blocks() {
+        let words = "policy ".repeat(20_000);
+        let d = parse_bytes(Path::new("one-line.txt"), words.as_bytes()).unwrap();
+        assert!(d.blocks.len() >= 8);
+        assert!(d.blocks.iter().all(|b| b.text.len() <= MAX_BLOCK_BYTES));
+        let back: usize = d.blocks.iter().map(|b| b.text.split(' ').count()).sum();
+        assert_eq!(back, 20_000, "no word lost or split");
+        // No whitespace at all: cut anywhere, on a character boundary.
+        let solid = "é".repeat(30_000);
+        let d = parse_bytes(Path::new("solid.txt"), solid.as_bytes()).unwrap();
+        assert_eq!(
+            d.blocks.iter().map(|b| b.text.len()).sum::<usize>(),
+            solid.len()
+        );
     }
 
     #[test]
