@@ -37,6 +37,13 @@ pub enum Command {
     ///           controlmap search --control A.6.2.4 --limit 5 --format json
     Search(SearchArgs),
 
+    /// Review suggested mappings: accept or reject them, link passages by hand, mark controls
+    /// not applicable; `controlmap review` alone on a terminal is an interactive queue.
+    ///
+    /// Examples: controlmap review list --status pending --workspace /tmp/ws
+    ///           controlmap review accept 3fa9c2d1:A.6.2.4 --comment "signed policy"
+    Review(commands::review::ReviewArgs),
+
     /// Parses one file and prints the document as JSON: the worker process `run` starts
     /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
     #[command(name = "parse-worker", hide = true)]
@@ -194,6 +201,7 @@ pub fn main() -> ExitCode {
             commands::run::run(args, &cli)
         }
         Command::Search(args) => commands::search::run(args, &cli),
+        Command::Review(args) => commands::review::run(args, &cli),
         Command::ParseWorker(args) => commands::parse_worker::run(args),
     };
     match result {

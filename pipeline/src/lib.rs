@@ -11,6 +11,7 @@
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
 //! - [`map`]: passages scored against controls;
 //! - [`report`]: coverage and gaps, as a table and as `report.json`;
+//! - [`review`]: reviewers' decisions (SQLite, kept as history), the review commands and queue;
 //! - [`gold`]: a labelled corpus's gold mapping, for evaluation and parser checks.
 //!
 //! ```
@@ -27,4 +28,5 @@ pub mod manifest;
 pub mod map;
 pub mod parse;
 pub mod report;
+pub mod review;
 pub mod walk;
