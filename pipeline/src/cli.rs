@@ -37,6 +37,13 @@ pub enum Command {
     ///           controlmap search --control A.6.2.4 --limit 5 --format json
     Search(SearchArgs),
 
+    /// Score the mapper on labelled data: P@1, R@3, R@5 and MRR of the controls ranked for
+    /// labelled passages, and precision and recall of a labelled corpus's gaps.
+    ///
+    /// Examples: controlmap eval     (the sample corpus, and ../shared/eval when present)
+    ///           controlmap eval --gold my-labels.json
+    Eval(EvalArgs),
+
     /// Review suggested mappings: accept or reject them, link passages by hand, mark controls
     /// not applicable; `controlmap review` alone on a terminal is an interactive queue.
     ///
@@ -156,6 +163,43 @@ pub struct SearchArgs {
     pub catalog: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// A file of labelled passages: `{"items": [{"id", "text", "annex_a": [control IDs]}]}`.
+    /// Repeatable.
+    #[arg(long)]
+    pub gold: Vec<PathBuf>,
+
+    /// A policy folder with a gold.yaml, already mapped by `controlmap run`
+    /// [default: corpora/sample-org when no --gold is given].
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+
+    /// The workspace of the corpus's run [default: .controlmap beside the corpus].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// Signal weights, `description,example_max,example_mean,keywords[,center]`.
+    #[arg(long, default_value = "0,1,0,0")]
+    pub weights: crate::map::Weights,
+
+    /// Output: a table, or JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Model directory.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+
+    /// Where the model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// A catalog file to use instead of the built-in one.
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FusionChoice {
     /// Reciprocal rank fusion.
@@ -201,6 +245,7 @@ pub fn main() -> ExitCode {
             commands::run::run(args, &cli)
         }
         Command::Search(args) => commands::search::run(args, &cli),
+        Command::Eval(args) => commands::eval::run(args, &cli),
         Command::Review(args) => commands::review::run(args, &cli),
         Command::ParseWorker(args) => commands::parse_worker::run(args),
     };

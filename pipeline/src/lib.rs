@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod chunk;
 pub mod cli;
 pub mod commands;
+pub mod eval;
 pub mod gold;
 pub mod manifest;
 pub mod map;

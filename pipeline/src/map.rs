@@ -1,8 +1,9 @@
-//! Scoring passages against controls. The walking skeleton's mapper: cosine similarity of a
-//! passage to each control's description and to each of its evidence examples, the best of
-//! which is the passage's score for that control.
+//! Scoring passages against controls ([`Mapper`]) and deciding each control's status
+//! ([`assess`]). Signals: cosine similarity to the control's description and to its evidence
+//! examples, and the share of its keywords in the passage, combined by [`Weights`]; `eval`
+//! measures what each adds.
 
-use controlmap_models::Embeddings;
+use controlmap_models::{Embedder, Embeddings};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -110,56 +111,183 @@ pub fn assess(scores: &[f32], n_controls: usize, t: Thresholds) -> Vec<Assessmen
         .collect()
 }
 
-/// The texts embedded for each control, and which control each belongs to.
-pub fn control_texts(catalog: &Catalog) -> (Vec<String>, Vec<usize>) {
-    let mut texts = Vec::new();
-    let mut owner = Vec::new();
-    for (ci, (_, c)) in catalog.controls().enumerate() {
-        texts.push(format!("{}. {}", c.title, c.summary.trim()));
-        owner.push(ci);
-        for e in &c.evidence_examples {
-            texts.push(e.clone());
-            owner.push(ci);
-        }
-    }
-    (texts, owner)
+/// How the signals of a (passage, control) pair combine into one score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Weights {
+    /// Cosine to the control's description (title and summary).
+    pub description: f32,
+    /// Best cosine to one of its evidence examples.
+    pub example_max: f32,
+    /// Mean cosine to its evidence examples.
+    pub example_mean: f32,
+    /// Share of the control's keywords found in the passage (capped at three).
+    pub keywords: f32,
+    /// Subtract each control's mean score over the scored passages, so controls that are
+    /// close to everything (hubs) stop winning every passage.
+    pub center: bool,
 }
 
-/// `scores[p * n_controls + c]`: passage `p`'s best similarity to control `c`'s texts.
-pub fn score_matrix(
-    passages: &Embeddings,
-    control_vecs: &Embeddings,
-    owner: &[usize],
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            description: 0.0,
+            example_max: 1.0,
+            example_mean: 0.0,
+            keywords: 0.0,
+            center: false,
+        }
+    }
+}
+
+impl std::str::FromStr for Weights {
+    type Err = String;
+
+    /// `desc,max,mean,kw[,center]`, e.g. `0.3,0.5,0.2,0.1,center`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        let num = |i: usize| -> Result<f32, String> {
+            parts
+                .get(i)
+                .ok_or("expected desc,max,mean,kw[,center]")?
+                .parse()
+                .map_err(|e| format!("{e}"))
+        };
+        Ok(Self {
+            description: num(0)?,
+            example_max: num(1)?,
+            example_mean: num(2)?,
+            keywords: num(3)?,
+            center: parts.get(4) == Some(&"center"),
+        })
+    }
+}
+
+/// The catalog's controls, embedded once, scoring batches of passages.
+pub struct Mapper {
     n_controls: usize,
-) -> Vec<f32> {
-    let mut scores = vec![f32::NEG_INFINITY; passages.len() * n_controls];
-    scores
-        .par_chunks_mut(n_controls.max(1))
-        .zip(passages.rows().collect::<Vec<_>>())
-        .for_each(|(row, p)| {
-            for (t, &c) in control_vecs.rows().zip(owner) {
-                let s: f32 = t.iter().zip(p).map(|(a, b)| a * b).sum();
-                if s > row[c] {
-                    row[c] = s;
+    /// Row `c`: the description's vector.
+    descriptions: Embeddings,
+    /// Example vectors and the control each belongs to.
+    examples: Embeddings,
+    example_owner: Vec<usize>,
+    /// Lower-cased keywords per control.
+    keywords: Vec<Vec<String>>,
+    pub weights: Weights,
+}
+
+impl Mapper {
+    pub fn new(
+        catalog: &Catalog,
+        embedder: &dyn Embedder,
+        weights: Weights,
+    ) -> controlmap_models::Result<Self> {
+        let mut descriptions = Vec::new();
+        let mut examples = Vec::new();
+        let mut example_owner = Vec::new();
+        let mut keywords = Vec::new();
+        for (ci, (_, c)) in catalog.controls().enumerate() {
+            descriptions.push(format!("{}. {}", c.title, c.summary.trim()));
+            for e in &c.evidence_examples {
+                examples.push(e.as_str());
+                example_owner.push(ci);
+            }
+            keywords.push(c.keywords.iter().map(|k| k.to_lowercase()).collect());
+        }
+        let descs: Vec<&str> = descriptions.iter().map(String::as_str).collect();
+        Ok(Self {
+            n_controls: descs.len(),
+            descriptions: embedder.embed(&descs)?,
+            examples: embedder.embed(&examples)?,
+            example_owner,
+            keywords,
+            weights,
+        })
+    }
+
+    pub fn n_controls(&self) -> usize {
+        self.n_controls
+    }
+
+    /// `scores[p * n_controls + c]` for passages with vectors `vectors` and texts `texts`.
+    pub fn scores(&self, vectors: &Embeddings, texts: &[&str]) -> Vec<f32> {
+        let n = self.n_controls;
+        let w = self.weights;
+        let mut counts = vec![0usize; n];
+        for &o in &self.example_owner {
+            counts[o] += 1;
+        }
+        let rows: Vec<&[f32]> = vectors.rows().collect();
+        let mut scores = vec![0f32; rows.len() * n];
+        scores
+            .par_chunks_mut(n.max(1))
+            .zip(rows.par_iter().zip(texts.par_iter()))
+            .for_each(|(row, (p, text))| {
+                let mut ex_max = vec![f32::NEG_INFINITY; n];
+                let mut ex_sum = vec![0f32; n];
+                for (e, &c) in self.examples.rows().zip(&self.example_owner) {
+                    let s = dot(e, p);
+                    ex_max[c] = ex_max[c].max(s);
+                    ex_sum[c] += s;
+                }
+                let lower = text.to_lowercase();
+                for c in 0..n {
+                    let desc = dot(self.descriptions.row(c), p);
+                    let (mx, mean) = if counts[c] > 0 {
+                        (ex_max[c], ex_sum[c] / counts[c] as f32)
+                    } else {
+                        (desc, desc)
+                    };
+                    let hits = self.keywords[c]
+                        .iter()
+                        .filter(|k| contains_word(&lower, k))
+                        .count();
+                    row[c] = w.description * desc
+                        + w.example_max * mx
+                        + w.example_mean * mean
+                        + w.keywords * (hits.min(3) as f32 / 3.0);
+                }
+            });
+        if w.center && !rows.is_empty() {
+            let mut mean = vec![0f32; n];
+            for row in scores.chunks_exact(n) {
+                for (m, s) in mean.iter_mut().zip(row) {
+                    *m += s;
                 }
             }
-        });
-    scores
+            mean.iter_mut().for_each(|m| *m /= rows.len() as f32);
+            for row in scores.chunks_exact_mut(n) {
+                for (s, m) in row.iter_mut().zip(&mean) {
+                    *s -= m;
+                }
+            }
+        }
+        scores
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    controlmap_index::dot(a, b)
+}
+
+/// `needle` occurs in `haystack` at word boundaries (both lower-case).
+pub fn contains_word(haystack: &str, needle: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric();
+    haystack.match_indices(needle).any(|(i, _)| {
+        let before = haystack[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_word(c));
+        let after = haystack[i + needle.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !is_word(c));
+        before && after
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn best_text_of_each_control_wins() {
-        // Two controls: control 0 has texts along x and y, control 1 along z.
-        let controls = Embeddings::new(3, vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
-        let owner = [0, 0, 1];
-        let passages = Embeddings::new(3, vec![0.0, 0.6, 0.8, 1.0, 0.0, 0.0]);
-        let s = score_matrix(&passages, &controls, &owner, 2);
-        assert_eq!(s, vec![0.6, 0.8, 1.0, 0.0]);
-    }
 
     #[test]
     fn status_needs_a_passage_whose_best_control_it_is() {
@@ -196,11 +324,67 @@ mod tests {
     }
 
     #[test]
-    fn every_control_gets_description_and_examples() {
-        let c = Catalog::builtin();
-        let (texts, owner) = control_texts(&c);
-        assert_eq!(texts.len(), owner.len());
-        assert_eq!(*owner.last().unwrap(), 37);
-        assert!(texts[0].starts_with("AI policy. "));
+    fn keyword_match_respects_word_boundaries() {
+        assert!(contains_word("the ai policy is set", "ai policy"));
+        assert!(!contains_word("the maintain policy", "ai policy"));
+        assert!(contains_word("raci.", "raci"));
+        assert!(!contains_word("racing", "raci"));
+    }
+
+    #[test]
+    fn weights_parse() {
+        let w: Weights = "0.2,0.5,0.3,0.1,center".parse().unwrap();
+        assert_eq!((w.description, w.keywords, w.center), (0.2, 0.1, true));
+        assert!("1,2".parse::<Weights>().is_err());
+    }
+}
+
+#[cfg(test)]
+mod mapper_tests {
+    use controlmap_models::{BertEmbedder, DeviceChoice, testing::TinyModel};
+
+    use super::*;
+
+    #[test]
+    fn keyword_signal_moves_the_score_and_centering_zeroes_column_means() {
+        let dir = tempfile::tempdir().unwrap();
+        TinyModel::default().write(dir.path()).unwrap();
+        let e = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
+        let catalog = Catalog::builtin();
+        let texts = ["the ai policy is reviewed every year", "data quality risk"];
+        let vectors = e.embed(&texts).unwrap();
+        let plain = Mapper::new(&catalog, &e, Weights::default()).unwrap();
+        let n = plain.n_controls();
+        let base = plain.scores(&vectors, &texts);
+        assert_eq!(base.len(), 2 * n);
+
+        let kw = Weights {
+            keywords: 1.0,
+            ..Weights::default()
+        };
+        let with_kw = Mapper::new(&catalog, &e, kw)
+            .unwrap()
+            .scores(&vectors, &texts);
+        // "ai policy" is a keyword of A.2.2 (control 0): its score rises by a third.
+        assert!(
+            (with_kw[0] - base[0] - 1.0 / 3.0).abs() < 1e-5,
+            "{} vs {}",
+            with_kw[0],
+            base[0]
+        );
+
+        let centered = Mapper::new(
+            &catalog,
+            &e,
+            Weights {
+                center: true,
+                ..Weights::default()
+            },
+        )
+        .unwrap();
+        let c = centered.scores(&vectors, &texts);
+        for col in 0..n {
+            assert!((c[col] + c[n + col]).abs() < 1e-5);
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, Format, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
-    map::{Status, Thresholds, assess, control_texts, score_matrix},
+    map::{Mapper, Status, Thresholds, Weights, assess},
     parse::{NotParsed, parse_file},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
@@ -287,11 +287,11 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // Map: every passage against every control.
     let t = Instant::now();
-    let (control_text, owner) = control_texts(&catalog);
-    let refs: Vec<&str> = control_text.iter().map(String::as_str).collect();
-    let control_vecs = embedder.embed(&refs)?;
-    let n_controls = catalog.controls().count();
-    let scores = score_matrix(&vectors, &control_vecs, &owner, n_controls);
+    let mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
+    let n_controls = mapper.n_controls();
+    let passage_texts: Vec<String> = passages.iter().map(Passage::embedding_text).collect();
+    let refs: Vec<&str> = passage_texts.iter().map(String::as_str).collect();
+    let scores = mapper.scores(&vectors, &refs);
     let thresholds = Thresholds::default();
     let assessments = assess(&scores, n_controls, thresholds);
     let mut summary = StatusCounts::default();
