@@ -47,11 +47,10 @@ pub enum Error {
     )]
     NoWorkspace(PathBuf),
 
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Sqlite {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
 
     #[error(
@@ -75,7 +74,7 @@ impl Error {
     pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
         Error::Sqlite {
             path: path.to_path_buf(),
-            source,
+            error: source,
         }
     }
 }
