@@ -600,3 +600,158 @@ fn a_writer_killed_mid_write_leaves_the_database_consistent() {
         .unwrap();
     }
 }
+
+/// A tmux server of its own, killed when the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(cmd: &str) -> Option<Tmux> {
+        let t = Tmux {
+            socket: format!("controlmap-review-{}-{}", std::process::id(), cmd.len()),
+        };
+        let ok = Command::new("tmux")
+            .args(["-L", &t.socket, "-f", "/dev/null", "new-session", "-d"])
+            .args(["-x", "100", "-y", "30", cmd])
+            .status()
+            .ok()?
+            .success();
+        ok.then_some(t)
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", "-t", "0"])
+            .args(keys)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    fn screen(&self, escapes: bool) -> String {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"]);
+        if escapes {
+            c.arg("-e");
+        }
+        String::from_utf8(c.output().unwrap().stdout).unwrap()
+    }
+
+    /// Waits (up to 20 s) until the screen shows every one of `texts`.
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let s = self.screen(false);
+            if texts.iter().all(|t| s.contains(t)) {
+                return s;
+            }
+            assert!(
+                start.elapsed().as_secs() < 20,
+                "the screen never showed {texts:?}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+#[test]
+fn interactive_queue_through_a_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("tmux is not installed: the interactive queue is not tested");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let (ws, ps) = sample_workspace(t.path());
+    // The mapper found A.5.2 a gap: its suggestion comes first although less confident.
+    let report = std::fs::read_to_string(ws.join("report.json")).unwrap();
+    let mut report: Value = serde_json::from_str(&report).unwrap();
+    for c in report["objectives"][0]["controls"].as_array_mut().unwrap() {
+        if c["id"] == "A.5.2" {
+            c["status"] = "gap".into();
+        }
+    }
+    std::fs::write(ws.join("report.json"), report.to_string()).unwrap();
+
+    let bin = controlmap().get_program().to_str().unwrap().to_string();
+    let cmd = format!(
+        "env NO_COLOR=1 {bin} review --reviewer tty --workspace {}; echo EXITED $?; sleep 60",
+        ws.display()
+    );
+    let tmux = Tmux::start(&cmd).expect("tmux starts a session");
+    let store = || Store::open_if_exists(&ws).unwrap().unwrap();
+    let first = id_of(&ps[1], "A.5.2");
+    let second = id_of(&ps[2], "A.6.2.4");
+    tmux.wait_for(&["[1/4]", &first, "mapper: gap", &ps[1].text[..40]]);
+    let plain = tmux.screen(true);
+    assert!(!plain.contains("\x1b["), "NO_COLOR, yet: {plain:?}");
+
+    tmux.keys(&["a"]);
+    tmux.wait_for(&["[2/4]", &second]);
+    assert_eq!(store().history().unwrap().len(), 1, "saved at once");
+
+    tmux.keys(&["c"]);
+    tmux.keys(&["-l", "not evidence"]);
+    tmux.wait_for(&["comment (Enter to keep", "not evidence_"]);
+    tmux.keys(&["Enter", "r"]);
+    tmux.wait_for(&["[3/4]", "rejected"]);
+    tmux.keys(&["u"]);
+    tmux.wait_for(&["[2/4]", "undone"]);
+    tmux.keys(&["s"]);
+    tmux.wait_for(&["[3/4]"]);
+    tmux.keys(&["a"]);
+    tmux.wait_for(&["[4/4]"]);
+    tmux.keys(&["C-c"]);
+    tmux.wait_for(&["EXITED 0"]);
+
+    let s = store();
+    let h: Vec<(String, Verdict, Option<String>)> = s
+        .history()
+        .unwrap()
+        .into_iter()
+        .map(|d| {
+            (
+                format!("{}:{}", &d.content_hash[..8], d.control),
+                d.verdict,
+                d.comment,
+            )
+        })
+        .collect();
+    let third = id_of(&ps[0], "A.2.2");
+    assert_eq!(
+        h,
+        vec![
+            (first.clone(), Verdict::Accepted, None),
+            (
+                second.clone(),
+                Verdict::Rejected,
+                Some("not evidence".into())
+            ),
+            (second.clone(), Verdict::Withdrawn, None),
+            (third, Verdict::Accepted, None),
+        ]
+    );
+    assert!(s.history().unwrap().iter().all(|d| d.reviewer == "tty"));
+    assert_eq!(s.current_decisions().unwrap().len(), 2);
+    drop(tmux);
+
+    // Without NO_COLOR, on a terminal: some emphasis.
+    let cmd = format!(
+        "env -u NO_COLOR {bin} review --reviewer tty --workspace {}; echo EXITED $?; sleep 60",
+        ws.display()
+    );
+    let tmux = Tmux::start(&cmd).expect("tmux starts a session");
+    tmux.wait_for(&["[1/2]"]);
+    assert!(tmux.screen(true).contains("\x1b["));
+    tmux.keys(&["q"]);
+    tmux.wait_for(&["EXITED 0"]);
+}
