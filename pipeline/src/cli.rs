@@ -47,8 +47,7 @@ pub enum Command {
     /// Review suggested mappings: accept or reject them, link passages by hand, mark controls
     /// not applicable; `controlmap review` alone on a terminal is an interactive queue.
     ///
-    /// Examples: controlmap review list --status pending --workspace /tmp/ws
-    ///           controlmap review accept 3fa9c2d1:A.6.2.4 --comment "signed policy"
+    /// Example: controlmap review list --status pending --workspace /tmp/ws
     Review(commands::review::ReviewArgs),
 
     /// Parses one file and prints the document as JSON: the worker process `run` starts

@@ -485,6 +485,28 @@ impl Store {
         Ok(current)
     }
 
+    /// The current decisions sorted for coverage: evidence by control, rejected pairs, and
+    /// stale decisions (`holds(content_hash)` says whether the workspace still has a passage
+    /// with that text), with the not-applicable marks.
+    pub fn fold(&self, holds: impl Fn(&str) -> bool) -> Result<super::Folded, Error> {
+        let mut f = super::Folded {
+            not_applicable: self.not_applicable()?,
+            ..Default::default()
+        };
+        let mut current: Vec<Decision> = self.current_decisions()?.into_values().collect();
+        current.sort_by(|a, b| (&a.decided_at, &a.uid).cmp(&(&b.decided_at, &b.uid)));
+        for d in current {
+            if !holds(&d.content_hash) {
+                f.stale.push(d);
+            } else if d.verdict.is_evidence() {
+                f.evidence.entry(d.control.clone()).or_default().push(d);
+            } else if d.verdict == Verdict::Rejected {
+                f.rejected.insert(d.key());
+            }
+        }
+        Ok(f)
+    }
+
     /// SQLite's `PRAGMA integrity_check`: `Ok(())` or what it found wrong.
     pub fn integrity_check(&self) -> Result<(), Error> {
         let found: Vec<String> = self
