@@ -343,8 +343,21 @@ impl ReviewWorkspace {
             };
             items.push(item);
         }
+        let mut by_place: HashMap<(&str, String), Vec<&Passage>> = HashMap::new();
+        if items.iter().any(|i| i.status == Status::Stale) {
+            for p in self.passages.values() {
+                by_place
+                    .entry((p.document.as_str(), p.heading_path()))
+                    .or_default()
+                    .push(p);
+            }
+        }
         for item in items.iter_mut().filter(|i| i.status == Status::Stale) {
-            item.replacement = self.replacement(item).map(|p| Replacement {
+            let near = by_place
+                .get(&(item.document.as_str(), item.heading.clone()))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            item.replacement = replacement(item, near).map(|p| Replacement {
                 id: id(&p.content_hash, &item.control),
                 content_hash: p.content_hash.clone(),
                 text: p.text.clone(),
@@ -370,29 +383,6 @@ impl ReviewWorkspace {
                 .then_with(|| a.id.cmp(&b.id))
         });
         items
-    }
-
-    /// The passage now in the place of a stale item's: same document and heading, most words
-    /// in common with the old text.
-    fn replacement(&self, item: &Item) -> Option<&Passage> {
-        if item.document.is_empty() {
-            return None;
-        }
-        let old = words(&item.text);
-        self.passages
-            .values()
-            .filter(|p| p.document == item.document && p.heading_path() == item.heading)
-            .map(|p| {
-                let new = words(&p.text);
-                let common = old.intersection(&new).count() as f64;
-                let union = old.union(&new).count().max(1) as f64;
-                (common / union, p)
-            })
-            .max_by(|a, b| {
-                a.0.total_cmp(&b.0)
-                    .then_with(|| b.1.content_hash.cmp(&a.1.content_hash))
-            })
-            .map(|(_, p)| p)
     }
 
     /// The content hash an ID or passage reference names: a suggestion ID's hash part, a
@@ -463,6 +453,24 @@ impl ReviewWorkspace {
             .iter()
             .find(|s| s.content_hash == content_hash && s.control == control)
     }
+}
+
+/// The passage now in the place of a stale item's, among those of its document and heading
+/// (`near`): the one with most words in common with the old text.
+fn replacement<'a>(item: &Item, near: &[&'a Passage]) -> Option<&'a Passage> {
+    let old = words(&item.text);
+    near.iter()
+        .map(|p| {
+            let new = words(&p.text);
+            let common = old.intersection(&new).count() as f64;
+            let union = old.union(&new).count().max(1) as f64;
+            (common / union, *p)
+        })
+        .max_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then_with(|| b.1.content_hash.cmp(&a.1.content_hash))
+        })
+        .map(|(_, p)| p)
 }
 
 fn status_of(v: Verdict) -> Status {
