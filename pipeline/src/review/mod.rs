@@ -158,10 +158,7 @@ mod tests {
     fn there_is_always_a_reviewer() {
         assert!(!default_reviewer().is_empty());
         #[cfg(unix)]
-        assert!(
-            passwd_user().is_some(),
-            "this process's user is in /etc/passwd"
-        );
+        assert!(passwd_user().is_none_or(|u| !u.is_empty() && !u.contains(':')));
     }
 
     #[test]
