@@ -44,6 +44,13 @@ pub enum Command {
     ///           controlmap eval --gold my-labels.json
     Eval(EvalArgs),
 
+    /// Write the reports again from a workspace's report.json and its current review
+    /// decisions, without re-running the pipeline: report.json, report.html, evidence.csv
+    /// (the evidence register) and soa.csv (a Statement of Applicability draft).
+    ///
+    /// Example: controlmap report --workspace /tmp/ws --fail-on-gaps
+    Report(ReportArgs),
+
     /// Review suggested mappings: accept or reject them, link passages by hand, mark controls
     /// not applicable; `controlmap review` alone on a terminal is an interactive queue.
     ///
@@ -96,6 +103,25 @@ pub struct RunArgs {
     /// parsed in a separate process that is stopped at the limit.
     #[arg(long, default_value_t = crate::parse::contain::DEFAULT_TIMEOUT_SECS)]
     pub parse_timeout: u64,
+
+    /// Exit with code 1 when a control has no evidence and is not marked not applicable.
+    #[arg(long)]
+    pub fail_on_gaps: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The workspace `run` wrote [default: .controlmap in the current folder].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// Output on stdout: the coverage table, or the report as JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Exit with code 1 when a control has no evidence and is not marked not applicable.
+    #[arg(long)]
+    pub fail_on_gaps: bool,
 }
 
 impl RunArgs {
@@ -234,7 +260,8 @@ impl ColorChoice {
     }
 }
 
-/// Exit codes: 0 done, 2 error (usage errors are clap's 2 as well).
+/// Exit codes: 0 done, 1 done with findings the user asked to fail on (`--fail-on-gaps`),
+/// 2 error (usage errors are clap's 2 as well).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
@@ -245,12 +272,17 @@ pub fn main() -> ExitCode {
         }
         Command::Search(args) => commands::search::run(args, &cli),
         Command::Eval(args) => commands::eval::run(args, &cli),
+        Command::Report(args) => commands::report::run(args, &cli),
         Command::Review(args) => commands::review::run(args, &cli),
         Command::ParseWorker(args) => commands::parse_worker::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            if let Some(findings) = e.downcast_ref::<commands::Findings>() {
+                eprintln!("{findings}");
+                return ExitCode::from(1);
+            }
             if e.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             {

@@ -10,7 +10,9 @@
 //! - indexing: [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
 //! - [`map`]: passages scored against controls;
-//! - [`report`]: coverage and gaps, as a table and as `report.json`;
+//! - [`report`]: coverage and gaps with reviewers' decisions applied: the table, `report.json`,
+//!   `report.html`, the evidence register (`evidence.csv`) and a draft Statement of
+//!   Applicability (`soa.csv`);
 //! - [`review`]: reviewers' decisions (SQLite, kept as history), the review commands and queue;
 //! - [`gold`]: a labelled corpus's gold mapping, for evaluation and parser checks.
 //!

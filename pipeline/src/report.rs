@@ -1,13 +1,34 @@
-//! The coverage report: what `run` writes to `report.json` and prints as a table.
+//! The coverage report: what `run` builds ([`Report`]), and every output made from it with the
+//! reviewers' decisions (`report.json`, `report.html`, `evidence.csv`, `soa.csv`, the terminal
+//! table). `docs/report-schema.md` documents `report.json`.
+//!
+//! - [`coverage`]: `report.json` as the outputs read it, and each control's coverage once the
+//!   decisions are applied (covered, proposed, weak, gap, not applicable);
+//! - [`outputs`]: reading a workspace's report and decisions, writing every file;
+//! - [`register`]: the evidence register and the Statement of Applicability as CSV;
+//! - [`html`]: the self-contained HTML report;
+//! - [`table`]: the terminal table.
+//!
+//! It does not map passages to controls ([`crate::map`]) nor store decisions
+//! ([`crate::review`]).
 
-use std::io::{self, Write};
-
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::map::{Status, Thresholds};
 
-/// Version of the `report.json` layout; bumped on any incompatible change.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+pub mod coverage;
+pub mod html;
+pub mod outputs;
+pub mod register;
+pub mod table;
+
+pub use coverage::{Coverage, CoverageCounts, ReportFile};
+pub use outputs::{Written, write_outputs};
+
+/// Version of the `report.json` layout. 2 added the review-aware coverage fields
+/// (`coverage`, `justification`, `reviewed_evidence`, `review`, `decision`); every field of 1
+/// is still there with its meaning.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -26,7 +47,7 @@ pub struct Report {
     pub timings_s: Timings,
 }
 
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FileCounts {
     pub found: usize,
     pub parsed: usize,
@@ -37,7 +58,8 @@ pub struct FileCounts {
     pub passages: usize,
 }
 
-#[derive(Debug, Default, Serialize)]
+/// Controls per status of the mapper alone (see [`CoverageCounts`] for the reviewed ones).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StatusCounts {
     pub evidence: usize,
     pub weak: usize,
@@ -94,73 +116,4 @@ pub struct Timings {
     pub index: f64,
     pub map: f64,
     pub total: f64,
-}
-
-fn paint(s: &str, status: Status, color: bool) -> String {
-    if !color {
-        return s.to_string();
-    }
-    let code = match status {
-        Status::Evidence => "32",
-        Status::Weak => "33",
-        Status::Gap => "31;1",
-    };
-    format!("\x1b[{code}m{s}\x1b[0m")
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-impl Report {
-    /// The coverage table, grouped by objective, with the best passage of each control.
-    pub fn write_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        for o in &self.objectives {
-            writeln!(out, "{}  {}", o.id, o.title)?;
-            for c in &o.controls {
-                let status = format!("{:<8}", c.status.label());
-                let best = c
-                    .evidence
-                    .first()
-                    .map(|e| {
-                        let page = e.page.map(|p| format!(" p.{p}")).unwrap_or_default();
-                        let heading = e.heading.rsplit(" › ").next().unwrap_or_default();
-                        clip(&format!("{}{page} › {heading}", e.document), 60)
-                    })
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "  {:<8} {:<46} {} {:>5.2}  {}",
-                    c.id,
-                    clip(&c.title, 46),
-                    paint(&status, c.status, color),
-                    c.best_score,
-                    best
-                )?;
-            }
-        }
-        let f = &self.files;
-        let s = &self.summary;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{} controls: {} with evidence, {} weak, {} gaps",
-            s.evidence + s.weak + s.gap,
-            s.evidence,
-            s.weak,
-            s.gap
-        )?;
-        writeln!(
-            out,
-            "{} files: {} parsed, {} unchanged ({} passages), {} skipped, {} failed",
-            f.found, f.parsed, f.unchanged, f.passages, f.skipped, f.failed
-        )?;
-        Ok(())
-    }
 }

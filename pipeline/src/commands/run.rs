@@ -2,7 +2,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    io::Write,
     path::{Path, PathBuf},
     time::Instant,
 };
@@ -18,7 +17,7 @@ use rayon::prelude::*;
 use crate::{
     catalog::Catalog,
     chunk::{ChunkOptions, Passage, chunk},
-    cli::{Cli, Format, RunArgs},
+    cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
     map::{Mapper, Status, Thresholds, Weights, assess},
     parse::{NotParsed, parse_file},
@@ -362,20 +361,14 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     fs_err::write(&tmp, &json)?;
     fs_err::rename(&tmp, &report_path)?;
 
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Json => writeln!(out, "{json}")?,
-        Format::Text => {
-            report.write_text(&mut out, cli.color.enabled())?;
-            writeln!(out, "report: {}", report_path.display())?;
-        }
-    }
-    out.flush()?;
+    // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
+    let written = crate::report::write_outputs(&workspace)?;
+    super::report::print(&written, args.format, cli)?;
     note(
         quiet,
         format_args!("done in {:.1}s", report.timings_s.total),
     );
-    Ok(())
+    super::report::fail_on_gaps(&written.report, args.fail_on_gaps)
 }
 
 /// One file's outcome, its record for the manifest when it has passages, and whether it was

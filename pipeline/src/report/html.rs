@@ -1,0 +1,295 @@
+//! `report.html`: one self-contained page (inline CSS, no script, nothing fetched) that opens
+//! from disk. Coverage at a glance as a grid of the controls coloured by status, the gaps,
+//! then each control's evidence with document, page, heading and passage text.
+//!
+//! Written with maud, which HTML-escapes every value spliced into the page: passage text
+//! comes from untrusted policy files, and a `<script>` in one is shown, never run.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::coverage::{ControlEntry, Coverage, EvidenceEntry, ReportFile, Review};
+
+const CSS: &str = r#"
+:root { --covered:#116329; --proposed:#1f883d; --weak:#9a6700; --gap:#cf222e; --na:#6e7781;
+        --line:#d0d7de; --muted:#57606a; }
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:#1f2328;
+       margin: 0 auto; padding: 24px 32px 48px; max-width: 1180px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 36px 0 12px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
+h3 { font-size: 16px; margin: 24px 0 8px; color: var(--muted); }
+.meta { color: var(--muted); margin: 0; font-size: 13px; }
+.meta b { color: #1f2328; font-weight: 600; }
+.summary { display: flex; gap: 12px; margin: 20px 0 8px; flex-wrap: wrap; }
+.card { flex: 1 1 140px; border: 1px solid var(--line); border-top: 5px solid; border-radius: 6px;
+        padding: 10px 14px; }
+.card .n { font-size: 30px; font-weight: 700; line-height: 1.1; }
+.card .l { color: var(--muted); text-transform: capitalize; }
+.card.covered { border-top-color: var(--covered); } .card.proposed { border-top-color: var(--proposed); }
+.card.weak { border-top-color: var(--weak); } .card.gap { border-top-color: var(--gap); }
+.card.na { border-top-color: var(--na); }
+.legend { display: flex; gap: 16px; flex-wrap: wrap; font-size: 13px; color: var(--muted); margin: 4px 0 12px; }
+.legend span::before { content: ""; display: inline-block; width: 12px; height: 12px;
+        border-radius: 3px; margin-right: 5px; vertical-align: -1px; }
+.objective { display: grid; grid-template-columns: 210px 1fr; gap: 10px; padding: 8px 0;
+        border-top: 1px solid #eaeef2; }
+.objective .name { font-size: 13px; } .objective .name b { display: block; }
+.cells { display: flex; flex-wrap: wrap; gap: 6px; }
+.cell { display: block; width: 150px; padding: 6px 8px; border-radius: 5px; text-decoration: none;
+        font-size: 12px; line-height: 1.25; border: 2px solid; min-height: 52px; }
+.cell .id { display: block; font-weight: 700; font-size: 13px; }
+.covered.cell, .legend .covered::before { background: var(--covered); border-color: var(--covered); color: #fff; }
+.proposed.cell, .legend .proposed::before { background: #dafbe1; border-color: var(--proposed); color: #0f4a1f; }
+.weak.cell, .legend .weak::before { background: #fff8c5; border-color: #d4a72c; color: #633c01; }
+.gap.cell, .legend .gap::before { background: var(--gap); border-color: var(--gap); color: #fff; }
+.na.cell, .legend .na::before { background: #f6f8fa; border: 2px dashed var(--na); color: var(--muted); }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px;
+         font-weight: 600; white-space: nowrap; border: 1px solid; }
+.badge.covered { background: var(--covered); border-color: var(--covered); color: #fff; }
+.badge.proposed { background: #dafbe1; border-color: var(--proposed); color: #0f4a1f; }
+.badge.weak { background: #fff8c5; border-color: #d4a72c; color: #633c01; }
+.badge.gap { background: var(--gap); border-color: var(--gap); color: #fff; }
+.badge.na, .badge.pending { background: #f6f8fa; border-color: var(--line); color: var(--muted); }
+.badge.accepted, .badge.linked { background: #dafbe1; border-color: var(--proposed); color: #0f4a1f; }
+.badge.rejected, .badge.stale { background: #ffebe9; border-color: #ff8182; color: #82071e; }
+.control { border: 1px solid var(--line); border-left: 6px solid; border-radius: 6px;
+           padding: 12px 16px; margin: 12px 0; }
+.control.covered { border-left-color: var(--covered); } .control.proposed { border-left-color: var(--proposed); }
+.control.weak { border-left-color: #d4a72c; } .control.gap { border-left-color: var(--gap); }
+.control.na { border-left-color: var(--na); }
+.control > header { display: flex; align-items: baseline; gap: 10px; flex-wrap: wrap; }
+.control h4 { margin: 0; font-size: 16px; }
+.control .score { margin-left: auto; color: var(--muted); font-size: 13px; }
+.note { color: var(--muted); margin: 8px 0 0; }
+ol.evidence { list-style: none; padding: 0; margin: 10px 0 0; }
+ol.evidence li { border-top: 1px solid #eaeef2; padding: 8px 0; }
+ol.evidence li.rejected, ol.evidence li.stale { opacity: .6; }
+.where { font-size: 13px; display: flex; gap: 8px; flex-wrap: wrap; align-items: baseline; }
+.where .doc { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-weight: 600; }
+.where .conf { color: var(--muted); }
+.decision { font-size: 12px; color: var(--muted); }
+blockquote { margin: 6px 0 0; padding: 6px 12px; background: #f6f8fa; border-left: 3px solid var(--line);
+             white-space: pre-wrap; overflow-wrap: anywhere; }
+ul.files { font-size: 13px; } ul.files code { font-weight: 600; }
+footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
+@media print { .cell { min-height: 0; } .control { break-inside: avoid; } }
+"#;
+
+/// The whole page.
+pub fn render(report: &ReportFile) -> String {
+    let gaps = report.gaps();
+    let unread: Vec<_> = report
+        .file_outcomes
+        .iter()
+        .filter(|o| o.outcome == "failed" || o.outcome == "skipped")
+        .collect();
+    let title = if report.catalog.is_empty() {
+        "Controls coverage".to_string()
+    } else {
+        format!("{} coverage", report.catalog)
+    };
+    let f = &report.files;
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — " (report.policy_folder) }
+                style { (PreEscaped(CSS)) }
+            }
+            body {
+                header {
+                    h1 { (title) }
+                    p.meta {
+                        "Policy folder " b { (report.policy_folder) }
+                        @if !report.model.is_empty() { " · model " b { (report.model) } }
+                        " · " (report.tool)
+                    }
+                    p.meta {
+                        (f.found) " files: " (f.parsed + f.unchanged) " read ("
+                        (f.passages) " passages), " (f.skipped) " skipped, " (f.failed) " failed"
+                    }
+                }
+                section.summary {
+                    @for c in Coverage::ALL {
+                        div class={ "card " (c.key()) } {
+                            div.n { (report.coverage.get(c)) }
+                            div.l { (c.label()) }
+                        }
+                    }
+                }
+                section #grid {
+                    h2 { "Coverage at a glance" }
+                    (legend())
+                    @for o in &report.objectives {
+                        div.objective {
+                            div.name { b { (o.id) } (o.title) }
+                            div.cells {
+                                @for c in &o.controls {
+                                    a class={ "cell " (c.coverage.key()) }
+                                        href={ "#control-" (c.id) }
+                                        title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
+                                        span.id { (c.id) }
+                                        (c.title)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                section #gaps {
+                    h2 { "Gaps (" (gaps.len()) ")" }
+                    @if gaps.is_empty() {
+                        p.note { "Every control has evidence or is marked not applicable." }
+                    }
+                    @for c in &gaps { (control(c)) }
+                }
+                section #controls {
+                    h2 { "Evidence by control" }
+                    @for o in &report.objectives {
+                        @if o.controls.iter().any(|c| c.coverage != Coverage::Gap) {
+                            h3 { (o.id) " " (o.title) }
+                            @for c in o.controls.iter().filter(|c| c.coverage != Coverage::Gap) {
+                                (control(c))
+                            }
+                        }
+                    }
+                }
+                @if !unread.is_empty() {
+                    section #files {
+                        h2 { "Files not read (" (unread.len()) ")" }
+                        ul.files {
+                            @for o in &unread {
+                                li {
+                                    code { (o.path) } " — " (o.outcome)
+                                    @if let Some(r) = &o.reason { ": " (r) }
+                                }
+                            }
+                        }
+                    }
+                }
+                footer {
+                    "Written by " (report.tool) " from " code { "report.json" }
+                    " (schema " (report.schema_version) ") and the workspace's review decisions. "
+                    "Covered: accepted by a reviewer. Proposed: suggested, not yet reviewed. "
+                    "Weak: only passing mentions. Gap: nothing found, or every suggestion rejected."
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn legend() -> Markup {
+    html! {
+        div.legend {
+            @for c in Coverage::ALL { span class=(c.key()) { (c.label()) } }
+        }
+    }
+}
+
+fn control(c: &ControlEntry) -> Markup {
+    let evidence: Vec<&EvidenceEntry> = c.all_evidence().collect();
+    html! {
+        article class={ "control " (c.coverage.key()) } id={ "control-" (c.id) } {
+            header {
+                h4 { (c.id) " " (c.title) }
+                span class={ "badge " (c.coverage.key()) } { (c.coverage.label()) }
+                span.score title="The best score of a passage whose closest control this is" {
+                    "mapper score " (format!("{:.2}", c.best_score))
+                }
+            }
+            @if let Some(j) = &c.justification {
+                p.note { "Not applicable: " (j) }
+            }
+            @if evidence.is_empty() {
+                p.note { "No passage of the policies comes close to this control." }
+            } @else {
+                @if c.coverage == Coverage::Gap {
+                    @if c.evidence.iter().all(|e| e.review == Review::Rejected) {
+                        p.note { "No evidence: reviewers rejected every passage suggested." }
+                    } @else {
+                        p.note { "No evidence; the nearest passages:" }
+                    }
+                }
+                ol.evidence {
+                    @for e in evidence { (passage(e)) }
+                }
+            }
+        }
+    }
+}
+
+fn passage(e: &EvidenceEntry) -> Markup {
+    html! {
+        li class=(e.review.label()) {
+            div.where {
+                span.doc { (e.document) }
+                @if let Some(p) = e.page { span { "p. " (p) } }
+                @if !e.heading.is_empty() { span { "› " (e.heading) } }
+                @if let Some(x) = e.confidence() {
+                    span.conf { "confidence " (format!("{x:.2}")) }
+                }
+                span class={ "badge " (e.review.label()) } { (e.review.label()) }
+                @if let Some(d) = &e.decision {
+                    span.decision {
+                        (d.reviewer) ", " (d.decided_at.get(..10).unwrap_or(&d.decided_at))
+                        @if let Some(comment) = &d.comment { ": " (comment) }
+                    }
+                }
+            }
+            @if e.review == Review::Stale {
+                div.decision { "The passage is no longer in the policies (text as decided):" }
+            }
+            blockquote { (e.text) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::report::coverage::tests::{item, sample};
+    use crate::review::suggestions::Status as ItemStatus;
+
+    #[test]
+    fn document_text_is_escaped() {
+        let mut r = sample();
+        let hostile = "<script>document.title='pwned'</script> & <img src=x onerror=alert(1)>";
+        r.objectives[0].controls[0].evidence[0].text = hostile.into();
+        r.objectives[0].controls[0].evidence[0].document = "a\"><b>.md".into();
+        r.objectives[0].controls[0].title = "<i>AI</i> policy".into();
+        r.policy_folder = "</title><script>x()</script>".into();
+        let mut it = item("bb22", "A.2.2", ItemStatus::Accepted);
+        it.decision.as_mut().unwrap().comment = Some("<b>ok</b>".into());
+        r.apply_review(&[it], &HashMap::new());
+        let page = render(&r);
+        assert!(!page.contains("<script"), "{page}");
+        assert!(!page.contains("<img"));
+        assert!(!page.contains("<b>ok") && !page.contains("<i>AI"));
+        assert!(page.contains(
+            "&lt;script&gt;document.title='pwned'&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;"
+        ));
+        assert!(page.contains("a&quot;&gt;&lt;b&gt;.md"));
+        assert!(page.contains("title=\"A.2.2 &lt;i&gt;AI&lt;/i&gt; policy: covered\""));
+    }
+
+    #[test]
+    fn page_is_self_contained_with_a_cell_per_control_and_gaps_first() {
+        let mut r = sample();
+        r.apply_review(&[], &HashMap::new());
+        let page = render(&r);
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert_eq!(page.matches("class=\"cell ").count(), 3);
+        for url in ["http:", "https:", "src=", "<link", "@import"] {
+            assert!(!page.contains(url), "{url} in the page");
+        }
+        let gap = page.find("id=\"control-A.5.2\"").unwrap();
+        let proposed = page.find("id=\"control-A.2.2\"").unwrap();
+        assert!(gap < proposed, "gaps come first");
+        assert!(page.contains("href=\"#control-A.5.2\""));
+    }
+}

@@ -1,0 +1,119 @@
+//! The coverage table `run` and `report` print: controls grouped by objective, each with its
+//! coverage and best passage, then the counts.
+
+use std::io::{self, Write};
+
+use super::coverage::{Coverage, ReportFile, Review};
+
+fn paint(s: &str, c: Coverage, color: bool) -> String {
+    if !color {
+        return s.to_string();
+    }
+    let code = match c {
+        Coverage::Covered => "32;1",
+        Coverage::Proposed => "32",
+        Coverage::Weak => "33",
+        Coverage::Gap => "31;1",
+        Coverage::NotApplicable => "2",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+impl ReportFile {
+    /// The coverage table, grouped by objective, with the best passage of each control (the
+    /// first accepted one when a reviewer accepted some).
+    pub fn write_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
+        for o in &self.objectives {
+            writeln!(out, "{}  {}", o.id, o.title)?;
+            for c in &o.controls {
+                let label = match c.coverage {
+                    Coverage::NotApplicable => "n/a",
+                    other => other.label(),
+                };
+                let shown = c
+                    .all_evidence()
+                    .find(|e| e.review.is_evidence())
+                    .or_else(|| c.evidence.iter().find(|e| e.review != Review::Rejected));
+                let best = match (c.coverage, shown) {
+                    (Coverage::NotApplicable, _) => {
+                        clip(c.justification.as_deref().unwrap_or_default(), 60)
+                    }
+                    (_, Some(e)) => {
+                        let page = e.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                        let heading = e.heading.rsplit(" › ").next().unwrap_or_default();
+                        clip(&format!("{}{page} › {heading}", e.document), 60)
+                    }
+                    (_, None) => String::new(),
+                };
+                writeln!(
+                    out,
+                    "  {:<8} {:<46} {} {:>5.2}  {}",
+                    c.id,
+                    clip(&c.title, 46),
+                    paint(&format!("{label:<8}"), c.coverage, color),
+                    c.best_score,
+                    best
+                )?;
+            }
+        }
+        let f = &self.files;
+        let s = &self.coverage;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} controls: {} covered, {} proposed, {} weak, {} gaps, {} not applicable",
+            s.total(),
+            s.covered,
+            s.proposed,
+            s.weak,
+            s.gap,
+            s.not_applicable
+        )?;
+        writeln!(
+            out,
+            "{} files: {} parsed, {} unchanged ({} passages), {} skipped, {} failed",
+            f.found, f.parsed, f.unchanged, f.passages, f.skipped, f.failed
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    #[test]
+    fn table_shows_coverage_and_counts() {
+        let mut r = crate::report::coverage::tests::sample();
+        let na = HashMap::from([("A.2.3".to_string(), "Nothing to align with.".to_string())]);
+        r.apply_review(&[], &na);
+        let mut out = Vec::new();
+        r.write_text(&mut out, false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("A.2  Policies related to AI\n"), "{text}");
+        assert!(
+            text.contains("  A.2.2    AI policy")
+                && text.contains("proposed  0.80  gov/ai.md › Scope"),
+            "{text}"
+        );
+        assert!(
+            text.contains("n/a       0.55  Nothing to align with."),
+            "{text}"
+        );
+        assert!(
+            text.contains("3 controls: 0 covered, 1 proposed, 0 weak, 1 gaps, 1 not applicable"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+    }
+}
