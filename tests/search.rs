@@ -265,3 +265,103 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
         "{gaps}"
     );
 }
+
+#[test]
+fn reviewed_evidence_comes_first_and_rejected_suggestions_disappear() {
+    // A copy of the shared workspace, so decisions here do not touch the other tests.
+    let t = tempfile::tempdir().unwrap();
+    let ws = t.path().join("ws");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(workspace())
+        .arg(&ws)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let search_in = |args: &[&str]| -> Vec<Value> {
+        let out = controlmap()
+            .args(["search", "-q", "--format", "json", "--workspace"])
+            .arg(&ws)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let before = search_in(&["--control", "A.3.3", "-n", "10"]);
+    assert!(before.len() >= 3);
+    // Link the 10th-ranked passage by hand, reject the first.
+    let (first, tenth) = (
+        before[0]["passage_id"].to_string(),
+        before.last().unwrap()["passage_id"].to_string(),
+    );
+    let review = |args: &[&str]| {
+        let out = controlmap()
+            .args(["review"])
+            .args(args)
+            .arg("--workspace")
+            .arg(&ws)
+            .env("CONTROLMAP_REVIEWER", "tester")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "review {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    review(&["link", &tenth, "A.3.3"]);
+    review(&["link", &first, "A.3.3"]);
+    let after = search_in(&["--control", "A.3.3", "-n", "10"]);
+    let linked: Vec<String> = after
+        .iter()
+        .take(2)
+        .map(|r| r["passage_id"].to_string())
+        .collect();
+    assert!(
+        linked.contains(&tenth) && linked.contains(&first),
+        "linked evidence first: {after:?}"
+    );
+    assert!(after.iter().take(2).all(|r| r["decision"] == "linked"));
+    assert_eq!(after.len(), 10);
+
+    // Reject a pending suggestion: it is not shown again.
+    let out = controlmap()
+        .args([
+            "review",
+            "list",
+            "--control",
+            "A.3.3",
+            "--status",
+            "pending",
+            "--format",
+            "json",
+            "--workspace",
+        ])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    let pending: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let victim = pending
+        .iter()
+        .find(|p| after.iter().any(|r| r["passage_id"] == p["passage_id"]))
+        .expect("a pending suggestion among the results");
+    review(&["reject", victim["id"].as_str().unwrap()]);
+    let last = search_in(&["--control", "A.3.3", "-n", "10"]);
+    assert!(
+        last.iter().all(|r| r["passage_id"] != victim["passage_id"]),
+        "rejected suggestion still shown"
+    );
+}

@@ -38,6 +38,10 @@ pub struct SearchResult {
     pub snippet: String,
     /// Byte ranges of `snippet` that match the query's words.
     pub highlights: Vec<(usize, usize)>,
+    /// A reviewer's verdict on this passage for the searched control (`accepted`, `linked`),
+    /// when there is one; accepted evidence is listed first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
 }
 
 /// The workspace to read: `--workspace`, else `.controlmap` in the current folder.
@@ -108,7 +112,7 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
         format: args.file_format.clone(),
         document: args.document.clone(),
     };
-    let results = search(
+    let mut results = search(
         &index,
         &vectors,
         &embedder,
@@ -118,6 +122,18 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
         args.limit,
         args.fusion.into(),
     )?;
+    if let Some(control) = &args.control {
+        apply_decisions(
+            &ws,
+            embedder.model_id(),
+            control,
+            &index,
+            &filters,
+            &bm25_query,
+            args.limit,
+            &mut results,
+        )?;
+    }
 
     let mut out = std::io::stdout().lock();
     let color = cli.color.enabled();
@@ -129,7 +145,16 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
             Format::Json => writeln!(out, "{}", serde_json::to_string(r)?)?,
             Format::Text => {
                 let page = r.page.map(|p| format!(" p.{p}")).unwrap_or_default();
-                writeln!(out, "{:>2}. {}{page} › {}", r.rank, r.document, r.heading)?;
+                let decided = r
+                    .decision
+                    .as_deref()
+                    .map(|d| format!(" [{d}]"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:>2}. {}{page} › {}{decided}",
+                    r.rank, r.document, r.heading
+                )?;
                 writeln!(
                     out,
                     "    score {:.4} (bm25 {}, cosine {})",
@@ -203,9 +228,93 @@ pub fn search(
             text: passage.text,
             snippet: snippet.text,
             highlights: snippet.highlights,
+            decision: None,
         });
     }
     Ok(out)
+}
+
+/// With review data: evidence a reviewer accepted (or linked) for `control` comes first, even
+/// when retrieval did not find it, and suggestions they rejected are not shown.
+#[allow(clippy::too_many_arguments)]
+fn apply_decisions(
+    ws: &Path,
+    model_id: &str,
+    control: &str,
+    index: &TextIndex,
+    filters: &Filters,
+    bm25_query: &str,
+    limit: usize,
+    results: &mut Vec<SearchResult>,
+) -> Result<()> {
+    let Some(store) = crate::review::Store::open_if_exists(ws)? else {
+        return Ok(());
+    };
+    let decisions = store.current_decisions()?;
+    if !decisions.keys().any(|(_, c)| c == control) {
+        return Ok(());
+    }
+    // Passage ids to content hashes, from the last run's manifest.
+    let manifest = crate::manifest::Manifest::load(ws, model_id);
+    let mut hash_of = std::collections::HashMap::new();
+    let mut id_of = std::collections::HashMap::new();
+    for p in manifest.documents.values().flat_map(|d| &d.passages) {
+        hash_of.insert(p.id, p.content_hash.clone());
+        id_of.insert(p.content_hash.clone(), p.id);
+    }
+    let verdict = |id: u64| {
+        hash_of
+            .get(&id)
+            .and_then(|h| decisions.get(&(h.clone(), control.to_string())))
+    };
+    results.retain(|r| verdict(r.passage_id).is_none_or(|d| d.verdict.is_evidence()));
+    let allowed = index.ids_matching(filters)?;
+    let mut accepted: Vec<SearchResult> = Vec::new();
+    for ((hash, c), d) in &decisions {
+        if c != control || !d.verdict.is_evidence() {
+            continue;
+        }
+        let Some(&id) = id_of.get(hash) else { continue }; // stale: the text changed
+        if allowed.as_ref().is_some_and(|a| !a.contains(&id)) {
+            continue;
+        }
+        let found = results
+            .iter()
+            .position(|r| r.passage_id == id)
+            .map(|i| results.remove(i));
+        let mut r = match found {
+            Some(r) => r,
+            None => {
+                let Some(p) = index.get(id)? else { continue };
+                let snippet = index.snippet(bm25_query, &p.text, 240)?;
+                SearchResult {
+                    rank: 0,
+                    score: 0.0,
+                    bm25: None,
+                    cosine: None,
+                    passage_id: id,
+                    document: p.document,
+                    page: p.page,
+                    heading: p.heading,
+                    text: p.text,
+                    snippet: snippet.text,
+                    highlights: snippet.highlights,
+                    decision: None,
+                }
+            }
+        };
+        r.decision = Some(d.verdict.to_string());
+        accepted.push(r);
+    }
+    accepted.sort_by(|a, b| (&a.document, a.passage_id).cmp(&(&b.document, b.passage_id)));
+    let limit = limit.max(accepted.len());
+    accepted.append(results);
+    accepted.truncate(limit);
+    for (i, r) in accepted.iter_mut().enumerate() {
+        r.rank = i + 1;
+    }
+    *results = accepted;
+    Ok(())
 }
 
 /// Bold (ANSI) for the highlighted ranges when colour is on, `**word**` otherwise.
