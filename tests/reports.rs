@@ -75,6 +75,8 @@ fn passage(id: u64, hash: &str, doc: &str, heading: &str, text: &str) -> Passage
         page: Some(2),
         format: Format::Text,
         text: text.into(),
+        start: 0,
+        end: text.len(),
     }
 }
 

@@ -72,6 +72,8 @@ fn passage(id: u64, doc: &str, heading: &str, text: &str) -> Passage {
         page: None,
         format: Format::Markdown,
         text: text.into(),
+        start: 0,
+        end: text.len(),
     }
 }
 

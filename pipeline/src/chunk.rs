@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::parse::{Document, Format, normalise_space};
+use crate::parse::{Block, Document, Format, normalise_space};
 
 /// A unit of evidence: what gets embedded, indexed, mapped and reviewed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,6 +20,11 @@ pub struct Passage {
     pub page: Option<u32>,
     pub format: Format,
     pub text: String,
+    /// Byte offsets of `text` in the document's extracted text ([`Document::text`]).
+    #[serde(default)]
+    pub start: usize,
+    #[serde(default)]
+    pub end: usize,
 }
 
 impl Passage {
@@ -65,38 +70,47 @@ fn sha(parts: &[&str]) -> [u8; 32] {
 }
 
 /// Splits `doc` (found at `rel_path`) into passages. `count_tokens` gives a text's length in
-/// model tokens.
+/// model tokens. Every passage's text is `doc.text()[start..end]`.
 pub fn chunk(
     doc: &Document,
     rel_path: &str,
     opts: ChunkOptions,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Vec<Passage> {
-    let mut texts: Vec<(Vec<String>, Option<u32>, String)> = Vec::new();
-    let mut current: Option<(Vec<String>, Option<u32>, String)> = None;
+    let full = doc.text();
+    // Group consecutive blocks of one section and page into spans of `full`, up to the target
+    // size. `Document::text` puts each block on a line of its own, in order.
+    let mut groups: Vec<(&Block, usize, usize)> = Vec::new();
+    let mut at = 0;
+    let mut words_in_group = 0;
     for b in &doc.blocks {
+        let (start, end) = (at, at + b.text.len());
+        at = end + 1;
         let words = b.text.split_whitespace().count();
-        match &mut current {
-            Some((h, p, text))
-                if *h == b.headings
-                    && *p == b.page
-                    && text.split_whitespace().count() + words <= opts.target_words =>
+        match groups.last_mut() {
+            Some((first, _, gend))
+                if first.headings == b.headings
+                    && first.page == b.page
+                    && words_in_group + words <= opts.target_words =>
             {
-                text.push('\n');
-                text.push_str(&b.text);
+                *gend = end;
+                words_in_group += words;
             }
             _ => {
-                texts.extend(current.take());
-                current = Some((b.headings.clone(), b.page, b.text.clone()));
+                groups.push((b, start, end));
+                words_in_group = words;
             }
         }
     }
-    texts.extend(current);
 
     let mut out = Vec::new();
-    for (headings, page, text) in texts {
-        for piece in fit(&text, opts.max_tokens, count_tokens) {
-            let normalised = normalise_space(&piece);
+    for (first, start, end) in groups {
+        for (s, e) in fit(&full, start, end, opts.max_tokens, count_tokens) {
+            let piece = &full[s..e];
+            if is_boilerplate(piece) {
+                continue;
+            }
+            let normalised = normalise_space(piece);
             let content = sha(&[&normalised]);
             let id_bytes = sha(&[rel_path, &out.len().to_string(), &normalised]);
             out.push(Passage {
@@ -104,78 +118,119 @@ pub fn chunk(
                 content_hash: content[..16].iter().map(|b| format!("{b:02x}")).collect(),
                 document: rel_path.to_string(),
                 title: doc.title.clone(),
-                headings: headings.clone(),
-                page,
+                headings: first.headings.clone(),
+                page: first.page,
                 format: doc.format,
-                text: piece,
+                text: piece.to_string(),
+                start: s,
+                end: e,
             });
         }
     }
     out
 }
 
-/// Splits `text` into pieces of at most `max_tokens`: at line breaks, then sentence ends,
-/// then words.
-fn fit(text: &str, max_tokens: usize, count: &dyn Fn(&str) -> usize) -> Vec<String> {
-    if count(text) <= max_tokens {
-        return vec![text.to_string()];
+/// A passage with nothing to say: a lone page number, a contents heading, a rule of dashes.
+fn is_boilerplate(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let wordy = words
+        .iter()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .count();
+    if wordy == 0 {
+        return true;
     }
-    let units: Vec<String> = if text.contains('\n') {
-        text.lines().map(str::to_string).collect()
-    } else {
-        let sentences = split_sentences(text);
-        if sentences.len() > 1 {
-            sentences
-        } else {
-            // One endless sentence: halve it by words until each half fits.
-            let words: Vec<&str> = text.split_whitespace().collect();
-            if words.len() <= 1 {
-                return vec![text.to_string()]; // a single giant token run; the model truncates it
-            }
-            let mid = words.len() / 2;
-            vec![words[..mid].join(" "), words[mid..].join(" ")]
-        }
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    for u in units {
-        let joined = if cur.is_empty() {
-            u.clone()
-        } else {
-            format!("{cur}\n{u}")
-        };
-        if count(&joined) <= max_tokens {
-            cur = joined;
-        } else {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            if count(&u) <= max_tokens {
-                cur = u;
-            } else {
-                out.extend(fit(&u, max_tokens, count));
-            }
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+    let lower = normalise_space(text).to_lowercase();
+    let lower = lower.trim_end_matches(['.', ':']);
+    matches!(
+        lower,
+        "contents" | "table of contents" | "page" | "continued" | "intentionally left blank"
+    ) || (words.len() <= 4
+        && lower.starts_with("page ")
+        && words[1..]
+            .iter()
+            .all(|w| w.chars().all(|c| c.is_ascii_digit()) || *w == "of"))
 }
 
-fn split_sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    for (i, c) in text.char_indices() {
-        if matches!(c, '.' | '!' | '?' | ';') && bytes.get(i + 1) == Some(&b' ') {
-            out.push(text[start..=i].trim().to_string());
-            start = i + 1;
+/// `[start, end)` of `text` trimmed of surrounding whitespace.
+fn trim(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
+    let slice = &text[start..end];
+    let lead = slice.len() - slice.trim_start().len();
+    let trimmed = slice.trim();
+    (!trimmed.is_empty()).then(|| (start + lead, start + lead + trimmed.len()))
+}
+
+/// Splits the span `[start, end)` of `text` into spans of at most `max_tokens`: at line
+/// breaks, then sentence ends, then between words.
+fn fit(
+    text: &str,
+    start: usize,
+    end: usize,
+    max_tokens: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> Vec<(usize, usize)> {
+    let Some((start, end)) = trim(text, start, end) else {
+        return Vec::new();
+    };
+    if count(&text[start..end]) <= max_tokens {
+        return vec![(start, end)];
+    }
+    let span = &text[start..end];
+    let mut units: Vec<(usize, usize)> = Vec::new();
+    let mut cut = |from: usize, to: usize| {
+        if let Some(u) = trim(text, from, to) {
+            units.push(u);
+        }
+    };
+    if span.contains('\n') {
+        let mut from = start;
+        for (i, _) in span.match_indices('\n') {
+            cut(from, start + i);
+            from = start + i + 1;
+        }
+        cut(from, end);
+    } else {
+        let mut from = start;
+        for (i, c) in span.char_indices() {
+            if matches!(c, '.' | '!' | '?' | ';') && span.as_bytes().get(i + 1) == Some(&b' ') {
+                cut(from, start + i + 1);
+                from = start + i + 1;
+            }
+        }
+        cut(from, end);
+        if units.len() <= 1 {
+            // One endless sentence: halve it at the whitespace nearest the middle.
+            let mid = start + span.len() / 2;
+            let split = span
+                .char_indices()
+                .filter(|(_, c)| c.is_whitespace())
+                .map(|(i, _)| start + i)
+                .min_by_key(|&i| i.abs_diff(mid));
+            let Some(split) = split else {
+                return vec![(start, end)]; // one giant token run: the model truncates it
+            };
+            units = [trim(text, start, split), trim(text, split, end)]
+                .into_iter()
+                .flatten()
+                .collect();
         }
     }
-    if start < text.len() && !text[start..].trim().is_empty() {
-        out.push(text[start..].trim().to_string());
+    let mut out = Vec::new();
+    let mut cur: Option<(usize, usize)> = None;
+    for (us, ue) in units {
+        match cur {
+            Some((cs, _)) if count(&text[cs..ue]) <= max_tokens => cur = Some((cs, ue)),
+            _ => {
+                out.extend(cur.take());
+                if count(&text[us..ue]) <= max_tokens {
+                    cur = Some((us, ue));
+                } else {
+                    out.extend(fit(text, us, ue, max_tokens, count));
+                }
+            }
+        }
     }
+    out.extend(cur);
     out
 }
 
@@ -247,5 +302,97 @@ mod tests {
         let b = chunk(&d, "moved/b.md", ChunkOptions::default(), &words);
         assert_eq!(a[0].content_hash, b[0].content_hash);
         assert_ne!(a[0].id, b[0].id);
+    }
+
+    #[test]
+    fn boilerplate_passages_are_dropped() {
+        let md = "# T\n\n## Contents\n\nTable of Contents\n\n## 1 Scope\n\nPage 3 of 9\n\n## 2 Body\n\nThe policy applies to all staff.\n\n## 3\n\n12\n";
+        let d = parse_markdown(md, "t");
+        let ps = chunk(&d, "t.md", ChunkOptions::default(), &words);
+        let texts: Vec<&str> = ps.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, vec!["The policy applies to all staff."]);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::parse::{Block, BlockKind};
+
+        fn word() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "[a-z]{1,12}",
+                "[A-Z][a-z]{0,9}[.;]",
+                Just("café".to_string()),
+                Just("naïve—“quoted”".to_string()),
+                "[0-9]{1,4}",
+            ]
+        }
+
+        fn block() -> impl Strategy<Value = Block> {
+            (
+                0usize..3,
+                prop::collection::vec(word(), 1..80),
+                any::<bool>(),
+                0u32..3,
+            )
+                .prop_map(|(h, words, newline, page)| {
+                    let sep = if newline { "\n" } else { " " };
+                    Block {
+                        headings: (0..h).map(|i| format!("H{i}")).collect(),
+                        kind: BlockKind::Paragraph,
+                        text: words.join(sep),
+                        page: Some(page),
+                    }
+                })
+        }
+
+        fn document() -> impl Strategy<Value = Document> {
+            prop::collection::vec(block(), 0..12).prop_map(|blocks| Document {
+                title: "T".into(),
+                format: Format::Text,
+                blocks,
+            })
+        }
+
+        /// A stand-in tokenizer: one token a word, plus one per 4 bytes of long words.
+        fn tokens(s: &str) -> usize {
+            2 + s.split_whitespace().map(|w| 1 + w.len() / 4).sum::<usize>()
+        }
+
+        proptest! {
+            #[test]
+            fn offsets_slice_the_passage_out_of_the_document(doc in document(), max in 8usize..64) {
+                let full = doc.text();
+                let opts = ChunkOptions { target_words: 30, max_tokens: max };
+                for p in chunk(&doc, "d.txt", opts, &tokens) {
+                    prop_assert_eq!(&full[p.start..p.end], p.text.as_str());
+                }
+            }
+
+            #[test]
+            fn no_passage_exceeds_the_token_limit(doc in document(), max in 8usize..64) {
+                let opts = ChunkOptions { target_words: 30, max_tokens: max };
+                for p in chunk(&doc, "d.txt", opts, &tokens) {
+                    // A single word longer than the limit cannot be split; the model truncates it.
+                    let one_word = p.text.split_whitespace().count() == 1;
+                    prop_assert!(one_word || tokens(&p.text) <= max, "{} tokens: {:?}", tokens(&p.text), p.text);
+                }
+            }
+
+            #[test]
+            fn same_input_same_ids_and_no_words_lost(doc in document()) {
+                let a = chunk(&doc, "d.txt", ChunkOptions::default(), &tokens);
+                let b = chunk(&doc, "d.txt", ChunkOptions::default(), &tokens);
+                prop_assert_eq!(a.iter().map(|p| p.id).collect::<Vec<_>>(), b.iter().map(|p| p.id).collect::<Vec<_>>());
+                // Only boilerplate (no word of two letters) may be dropped.
+                let kept: usize = a.iter().map(|p| p.text.split_whitespace().count()).sum();
+                let wordy: usize = doc.blocks.iter().map(|b| b.text.split_whitespace().count()).sum();
+                prop_assert!(kept <= wordy);
+                for p in &a {
+                    prop_assert!(!is_boilerplate(&p.text));
+                }
+            }
+        }
     }
 }

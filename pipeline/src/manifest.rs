@@ -10,7 +10,7 @@ use crate::{chunk::Passage, parse::Format};
 
 /// Bumped whenever parsing or chunking would cut the same file differently, so that an old
 /// manifest's passages are not reused.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 pub const FILE_NAME: &str = "documents.json";
 
@@ -113,7 +113,10 @@ mod tests {
         let text = std::fs::read_to_string(t.path().join(FILE_NAME)).unwrap();
         std::fs::write(
             t.path().join(FILE_NAME),
-            text.replace("\"version\":1", "\"version\":999"),
+            text.replace(
+                &format!("\"version\":{MANIFEST_VERSION}"),
+                "\"version\":999",
+            ),
         )
         .unwrap();
         assert!(Manifest::load(t.path(), "m1").documents.is_empty());
