@@ -6,18 +6,10 @@ use std::{
     process::Command,
 };
 
-use assert_cmd::prelude::*;
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn controlmap() -> Command {
-    let mut c = Command::cargo_bin("controlmap").unwrap();
-    c.env_remove("CONTROLMAP_MODEL").env("NO_COLOR", "1");
-    c
-}
+mod common;
+use common::{controlmap, controls, repo, run_json};
 
 /// A small policy folder with good, bad and irrelevant files.
 fn policy_folder(root: &Path) -> PathBuf {
@@ -46,30 +38,6 @@ fn policy_folder(root: &Path) -> PathBuf {
     std::fs::write(dir.join("general/empty.txt"), b"").unwrap();
     std::fs::write(dir.join("general/fake.pdf"), b"this is not a pdf").unwrap();
     dir
-}
-
-fn run_json(dir: &Path, ws: &Path) -> Value {
-    let out = controlmap()
-        .args(["run", "--format", "json", "--quiet", "--workspace"])
-        .arg(ws)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is the JSON report")
-}
-
-fn controls(report: &Value) -> Vec<&Value> {
-    report["objectives"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|o| o["controls"].as_array().unwrap())
-        .collect()
 }
 
 #[test]

@@ -1,54 +1,15 @@
 //! Re-runs reuse what has not changed, and reflect what has: edited, added and deleted
 //! documents, and a workspace whose bookkeeping was lost.
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 
-use assert_cmd::prelude::*;
 use serde_json::Value;
 
-fn run(dir: &Path, ws: &Path) -> Value {
-    let out = Command::cargo_bin("controlmap")
-        .unwrap()
-        .env_remove("CONTROLMAP_MODEL")
-        .args(["run", "-q", "--format", "json", "--workspace"])
-        .arg(ws)
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{run_json as run, search_json};
 
 fn search(ws: &Path, query: &str) -> Vec<Value> {
-    let out = Command::cargo_bin("controlmap")
-        .unwrap()
-        .args([
-            "search",
-            "-q",
-            "--format",
-            "json",
-            "-n",
-            "50",
-            "--workspace",
-        ])
-        .arg(ws)
-        .arg(query)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    search_json(ws, &["-n", "50", query])
 }
 
 fn outcome(report: &Value, path: &str) -> String {

@@ -1,26 +1,13 @@
 //! End-to-end tests of `controlmap search` on a workspace built by `run` over the sample
 //! corpus: known evidence (the gold labels) comes back near the top for its control.
 
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-    process::Command,
-    sync::OnceLock,
-};
+use std::{collections::BTreeMap, path::Path, process::Command, sync::OnceLock};
 
-use assert_cmd::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn controlmap() -> Command {
-    let mut c = Command::cargo_bin("controlmap").unwrap();
-    c.env_remove("CONTROLMAP_MODEL").env("NO_COLOR", "1");
-    c
-}
+mod common;
+use common::{controlmap, json_lines, repo, search_json};
 
 /// One workspace for the whole file, built once.
 fn workspace() -> &'static Path {
@@ -44,22 +31,7 @@ fn workspace() -> &'static Path {
 }
 
 fn search(args: &[&str]) -> Vec<Value> {
-    let out = controlmap()
-        .args(["search", "-q", "--format", "json", "--workspace"])
-        .arg(workspace())
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    search_json(workspace(), args)
 }
 
 #[derive(Deserialize)]
@@ -278,24 +250,7 @@ fn reviewed_evidence_comes_first_and_rejected_suggestions_disappear() {
         .status()
         .unwrap();
     assert!(status.success());
-    let search_in = |args: &[&str]| -> Vec<Value> {
-        let out = controlmap()
-            .args(["search", "-q", "--format", "json", "--workspace"])
-            .arg(&ws)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
+    let search_in = |args: &[&str]| search_json(&ws, args);
     let before = search_in(&["--control", "A.3.3", "-n", "10"]);
     assert!(before.len() >= 3);
     // Link the 10th-ranked passage by hand, reject the first.
@@ -349,11 +304,7 @@ fn reviewed_evidence_comes_first_and_rejected_suggestions_disappear() {
         .arg(&ws)
         .output()
         .unwrap();
-    let pending: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let pending = json_lines(&out.stdout);
     let victim = pending
         .iter()
         .find(|p| after.iter().any(|r| r["passage_id"] == p["passage_id"]))
