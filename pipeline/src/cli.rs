@@ -265,11 +265,7 @@ impl ColorChoice {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run(args) => {
-            // `run` reads files through `parse::parse_file`, which uses these options.
-            args.parse_options().set_process_default();
-            commands::run::run(args, &cli)
-        }
+        Command::Run(args) => commands::run::run(args, &cli),
         Command::Search(args) => commands::search::run(args, &cli),
         Command::Eval(args) => commands::eval::run(args, &cli),
         Command::Report(args) => commands::report::run(args, &cli),

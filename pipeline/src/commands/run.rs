@@ -20,7 +20,7 @@ use crate::{
     cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
     map::{Mapper, Status, Thresholds, Weights, assess},
-    parse::{NotParsed, parse_file},
+    parse::{NotParsed, ParseOptions, parse_file_with},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
         REPORT_SCHEMA_VERSION, Report, StatusCounts, Timings,
@@ -135,11 +135,12 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         ..Default::default()
     };
     let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
+    let parse_options = args.parse_options();
     let results: Vec<(FileOutcome, Option<DocRecord>, bool)> = found
         .files
         .par_iter()
         .map(|f| {
-            let r = read_file(f, &old, reuse, args.max_file_size, chunk_opts, &count);
+            let r = read_file(f, &old, reuse, &parse_options, chunk_opts, &count);
             pb.inc(1);
             r
         })
@@ -377,7 +378,7 @@ fn read_file(
     f: &FoundFile,
     old: &Manifest,
     reuse: bool,
-    max_bytes: u64,
+    parse_options: &ParseOptions,
     chunk_opts: ChunkOptions,
     count: &(dyn Fn(&str) -> usize + Sync),
 ) -> (FileOutcome, Option<DocRecord>, bool) {
@@ -429,7 +430,7 @@ fn read_file(
             true,
         );
     }
-    match parse_file(&f.path, max_bytes) {
+    match parse_file_with(&f.path, parse_options) {
         Ok(doc) => {
             let passages = chunk(&doc, &f.rel, chunk_opts, count);
             let o = FileOutcome {

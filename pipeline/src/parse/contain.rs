@@ -10,7 +10,6 @@ use std::{
     io::Read,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::OnceLock,
     time::{Duration, Instant},
 };
 
@@ -41,21 +40,6 @@ impl Default for ParseOptions {
             timeout: Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
             worker: None,
         }
-    }
-}
-
-static PROCESS_DEFAULT: OnceLock<ParseOptions> = OnceLock::new();
-
-impl ParseOptions {
-    /// The options [`super::parse_file`] uses: those set by [`ParseOptions::set_process_default`]
-    /// (the binary does, from its command line), else [`ParseOptions::default`].
-    pub fn process_default() -> Self {
-        PROCESS_DEFAULT.get().cloned().unwrap_or_default()
-    }
-
-    /// Sets the process-wide options once; a second call is ignored and returns `false`.
-    pub fn set_process_default(self) -> bool {
-        PROCESS_DEFAULT.set(self).is_ok()
     }
 }
 

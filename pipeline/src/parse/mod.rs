@@ -223,13 +223,13 @@ fn binary_kind(head: &[u8]) -> Option<&'static str> {
     (head.contains(&0) || controls * 10 > head.len()).then_some("binary data")
 }
 
-/// Reads and parses one file, with the size limit applied before reading. In the binary,
-/// PDF and DOCX run in a worker process under the time limit set by `--parse-timeout`;
-/// elsewhere everything runs in this process (see [`contain`]).
+/// Reads and parses one file in this process, with the size limit applied before reading
+/// and the default time limit; `run` uses [`parse_file_with`] to send PDF and DOCX to a
+/// worker process (see [`contain`]).
 pub fn parse_file(path: &Path, max_bytes: u64) -> Result<Document, NotParsed> {
     let opts = ParseOptions {
         max_bytes,
-        ..ParseOptions::process_default()
+        ..ParseOptions::default()
     };
     parse_file_with(path, &opts)
 }
