@@ -7,7 +7,7 @@ use controlmap_models::{Embedder, Embeddings};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::catalog::Catalog;
+use crate::{catalog::Catalog, chunk::Passage};
 
 /// A control's status in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -269,6 +269,46 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     controlmap_index::dot(a, b)
 }
 
+/// Document-control text — revision tables, "Approved by … on <date>" lines — describes the
+/// document, not what the organisation does. It is close to the policy controls in meaning
+/// (a revision history reads like a policy review), so it is indexed and searchable but is
+/// evidence for nothing. On the sample corpus these lines were the best passage for A.2.2,
+/// A.2.4 and A.8.5.
+pub fn is_document_control(p: &Passage) -> bool {
+    let heading = p
+        .headings
+        .last()
+        .map(|h| h.to_lowercase())
+        .unwrap_or_default();
+    let section = [
+        "revision history",
+        "document control",
+        "version history",
+        "change history",
+        "change log",
+        "distribution list",
+    ];
+    if section.iter().any(|s| heading.contains(s)) {
+        return true;
+    }
+    let text = crate::parse::normalise_space(&p.text);
+    let lower = text.to_lowercase();
+    let approval_line = lower.starts_with("approved by ")
+        && text.split(' ').count() <= 25
+        && lower.contains(" on ");
+    let revision_table = lower.starts_with("version | date");
+    approval_line || revision_table
+}
+
+/// Sets the score rows of `muted` passages below any threshold.
+pub fn mute(scores: &mut [f32], n_controls: usize, muted: impl IntoIterator<Item = bool>) {
+    for (row, m) in scores.chunks_exact_mut(n_controls.max(1)).zip(muted) {
+        if m {
+            row.iter_mut().for_each(|s| *s = -1.0);
+        }
+    }
+}
+
 /// `needle` occurs in `haystack` at word boundaries (both lower-case).
 pub fn contains_word(haystack: &str, needle: &str) -> bool {
     let is_word = |c: char| c.is_alphanumeric();
@@ -288,6 +328,49 @@ pub fn contains_word(haystack: &str, needle: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn passage(heading: &str, text: &str) -> Passage {
+        Passage {
+            id: 1,
+            content_hash: String::new(),
+            document: "d.md".into(),
+            title: "D".into(),
+            headings: vec!["D".into(), heading.into()],
+            page: None,
+            format: crate::parse::Format::Markdown,
+            text: text.into(),
+            start: 0,
+            end: text.len(),
+        }
+    }
+
+    #[test]
+    fn document_control_text_is_recognised() {
+        assert!(is_document_control(&passage(
+            "12. Approval",
+            "Approved by the AI Governance Committee on 21 February 2024."
+        )));
+        assert!(is_document_control(&passage(
+            "9. Revision history",
+            "3.0 | January 2021 | Independent line introduced"
+        )));
+        assert!(is_document_control(&passage(
+            "Annex",
+            "Version | Date | Change\n1.0 | 2022 | First issue"
+        )));
+        // An approval section about approving assessments is content, not document control.
+        assert!(!is_document_control(&passage(
+            "7. Approval",
+            "Assessments shall be approved at the level shown in section 6."
+        )));
+        assert!(!is_document_control(&passage(
+            "4.3 Roles",
+            "The Board Risk Committee approves this policy."
+        )));
+        let mut scores = vec![0.9, 0.8, 0.7, 0.6];
+        mute(&mut scores, 2, [true, false]);
+        assert_eq!(scores, vec![-1.0, -1.0, 0.7, 0.6]);
+    }
 
     #[test]
     fn status_needs_a_passage_whose_best_control_it_is() {

@@ -21,7 +21,7 @@ use crate::{
     eval::{GapMetrics, ItemFile, RankingMetrics, gap_metrics, rank_rows, ranking_metrics},
     gold::{Gold, squash},
     manifest::Manifest,
-    map::{Mapper, Status, Thresholds, assess},
+    map::{Mapper, Status, Thresholds, assess, is_document_control, mute},
 };
 
 #[derive(Debug, Serialize)]
@@ -213,7 +213,12 @@ fn eval_corpus(
     let vectors = Embeddings::new(store.dim(), data);
     let texts: Vec<String> = passages.iter().map(|p| p.embedding_text()).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let scores = mapper.scores(&vectors, &refs);
+    let mut scores = mapper.scores(&vectors, &refs);
+    mute(
+        &mut scores,
+        mapper.n_controls(),
+        passages.iter().map(|p| is_document_control(p)),
+    );
 
     // Labels to passages: a passage carries a label when it holds the quote, or lies inside it
     // (a quote that spans passages labels each of them).

@@ -19,7 +19,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
-    map::{Mapper, Status, Thresholds, Weights, assess},
+    map::{Mapper, Status, Thresholds, Weights, assess, is_document_control, mute},
     parse::{NotParsed, ParseOptions, parse_file_with},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
@@ -291,7 +291,12 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let n_controls = mapper.n_controls();
     let passage_texts: Vec<String> = passages.iter().map(Passage::embedding_text).collect();
     let refs: Vec<&str> = passage_texts.iter().map(String::as_str).collect();
-    let scores = mapper.scores(&vectors, &refs);
+    let mut scores = mapper.scores(&vectors, &refs);
+    mute(
+        &mut scores,
+        n_controls,
+        passages.iter().map(is_document_control),
+    );
     let thresholds = Thresholds::default();
     let assessments = assess(&scores, n_controls, thresholds);
     let mut summary = StatusCounts::default();
