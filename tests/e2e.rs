@@ -9,7 +9,7 @@ use std::{
 use serde_json::Value;
 
 mod common;
-use common::{controlmap, controls, repo, run_json};
+use common::{controlmap, controls, ok, repo, run_json};
 
 /// A small policy folder with good, bad and irrelevant files.
 fn policy_folder(root: &Path) -> PathBuf {
@@ -359,19 +359,12 @@ fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     std::fs::write(dir.join("abort-now.pdf"), &pdf).unwrap();
 
     let started = std::time::Instant::now();
-    let out = controlmap()
+    let out = ok(controlmap()
         .env("CONTROLMAP_TEST_HOSTILE", "hang:hang-forever")
         .args(["run", "--format", "json", "--quiet", "--parse-timeout", "2"])
         .arg("--workspace")
         .arg(t.path().join("ws"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&dir));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let reason = |p: &str| {
         outcome_of(&report, p)["reason"]
@@ -424,18 +417,11 @@ fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     );
 
     // A parser process that dies (a crash a panic handler cannot catch) costs its file only.
-    let out = controlmap()
+    let out = ok(controlmap()
         .env("CONTROLMAP_TEST_HOSTILE", "abort:abort-now")
         .args(["run", "--format", "json", "--quiet", "--workspace"])
         .arg(t.path().join("ws2"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&dir));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let crashed = outcome_of(&report, "abort-now.pdf");
     assert_eq!(crashed["outcome"], "failed");
@@ -522,18 +508,11 @@ fn a_parser_asking_for_too_much_memory_fails_alone() {
     ] {
         std::fs::copy(sample.join(from), dir.join(to)).unwrap();
     }
-    let out = controlmap()
+    let out = ok(controlmap()
         .env("CONTROLMAP_TEST_HOSTILE", "alloc:bomb")
         .args(["run", "--format", "json", "--quiet", "--workspace"])
         .arg(t.path().join("ws"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&dir));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let bomb = outcome_of(&report, "bomb.docx");
     assert_eq!(bomb["outcome"], "failed", "{bomb}");

@@ -7,24 +7,17 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod common;
-use common::{controlmap, json_lines, repo, search_json};
+use common::{controlmap, json_lines, ok, repo, search_json};
 
 /// One workspace for the whole file, built once.
 fn workspace() -> &'static Path {
     static WS: OnceLock<tempfile::TempDir> = OnceLock::new();
     WS.get_or_init(|| {
         let t = tempfile::tempdir().unwrap();
-        let out = controlmap()
+        ok(controlmap()
             .args(["run", "-q", "--format", "json", "--workspace"])
             .arg(t.path())
-            .arg(repo().join("corpora/sample-org"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+            .arg(repo().join("corpora/sample-org")));
         t
     })
     .path()
@@ -186,20 +179,13 @@ fn unknown_control_and_missing_workspace_are_clear_errors() {
 #[test]
 fn eval_scores_the_mapper_on_both_labelled_sets() {
     let nist = repo().join("../shared/eval/nist-ai-rmf-to-iso42001.json");
-    let out = controlmap()
+    let out = ok(controlmap()
         .args(["eval", "--format", "json", "--corpus"])
         .arg(repo().join("corpora/sample-org"))
         .arg("--workspace")
         .arg(workspace())
         .arg("--gold")
-        .arg(&nist)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(&nist));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sets = report["datasets"].as_array().unwrap();
     let nist = &sets[0]["ranking"];

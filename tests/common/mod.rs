@@ -72,3 +72,14 @@ pub fn search_json(ws: &Path, args: &[&str]) -> Vec<Value> {
     );
     json_lines(&out.stdout)
 }
+
+/// Runs `cmd`, asserts it succeeded (showing its stderr if not), and returns its output.
+pub fn ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
