@@ -188,31 +188,41 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
         .arg(&nist));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let sets = report["datasets"].as_array().unwrap();
-    let nist = &sets[0]["ranking"];
+    let set = |name: &str| {
+        sets.iter()
+            .find(|s| s["name"].as_str().unwrap().contains(name))
+            .unwrap_or_else(|| panic!("no {name} in {report}"))
+    };
+    let nist = &set("nist")["ranking"];
     assert_eq!(nist["items"], 60, "items with Annex A labels");
-    let sample = &sets[1];
+    let sample = set("sample-org");
     assert!(
         sample["ranking"]["items"].as_u64().unwrap() >= 150,
         "gold quotes matched to passages: {sample}"
     );
-    // Regression guards a little under the figures measured when eval was written
-    // (sample P@1 0.54, MRR 0.67; NIST MRR 0.35).
+    // Regression guards a little under the figures measured with the context and neighbour
+    // signals (sample P@1 0.76, MRR 0.84, ECE 0.04; NIST MRR 0.37).
     assert!(
-        sample["ranking"]["p_at_1"].as_f64().unwrap() >= 0.45,
+        sample["ranking"]["p_at_1"].as_f64().unwrap() >= 0.70,
         "{sample}"
     );
     assert!(
-        sample["ranking"]["mrr"].as_f64().unwrap() >= 0.6,
+        sample["ranking"]["mrr"].as_f64().unwrap() >= 0.78,
         "{sample}"
     );
     assert!(nist["mrr"].as_f64().unwrap() >= 0.3, "{nist}");
+    assert!(
+        sample["calibration"]["ece"].as_f64().unwrap() < 0.08,
+        "{sample}"
+    );
+    assert!(sample["calibration"]["pairs"].as_u64().unwrap() > 500);
     let gaps = &sample["gaps"];
     assert!(
         gaps["reported"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g == "A.7.5"),
+            .any(|g| g == "A.5.5"),
         "{gaps}"
     );
     assert!(

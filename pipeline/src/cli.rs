@@ -204,9 +204,15 @@ pub struct EvalArgs {
     #[arg(long, short)]
     pub workspace: Option<PathBuf>,
 
-    /// Signal weights, `description,example_max,example_mean,keywords[,center]`.
-    #[arg(long, default_value = "0,1,0,0")]
+    /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, kw, ctx, nb; keys
+    /// left out are 0) and the flag `center`, e.g. `desc=0.5,max=0.5,ctx=0.35`.
+    #[arg(long, default_value = "default")]
     pub weights: crate::map::Weights,
+
+    /// Fit the confidence calibration on the corpus's gold (and print it, with its
+    /// cross-validated calibration error) instead of using the built-in one.
+    #[arg(long)]
+    pub fit_calibration: bool,
 
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::map::Calibration;
+
 /// Ranking quality over labelled items (each item: the controls ranked for it, and the
 /// controls its label names).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -113,6 +115,191 @@ pub struct Item {
     pub text: String,
     #[serde(default)]
     pub annex_a: Vec<String>,
+    /// Where the text sits (a heading path; the NIST file's `category`): the mapper's context
+    /// signal.
+    #[serde(default, alias = "category")]
+    pub context: Option<String>,
+}
+
+/// A suggestion shown to a reviewer, as calibration data: its features and whether the label
+/// names its control.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalibrationPair {
+    pub features: [f32; 3],
+    pub right: bool,
+    /// Which group (document) the pair comes from, for cross-validation.
+    pub group: usize,
+}
+
+/// The calibration pairs of a labelled set: the `top` best controls of each labelled row, and
+/// of each row known to be about no control (`about_nothing`: e.g. the passages of a document
+/// the gold labels nowhere), whose pairs are all wrong. Without those, a passage about travel
+/// expenses would get the confidence of a policy passage whose best control it is.
+pub fn calibration_pairs(
+    scores: &[f32],
+    n_controls: usize,
+    gold: &[Vec<usize>],
+    about_nothing: &[bool],
+    groups: &[usize],
+    top: usize,
+) -> Vec<CalibrationPair> {
+    let mut out = Vec::new();
+    for (i, (row, g)) in scores.chunks_exact(n_controls).zip(gold).enumerate() {
+        let nothing = about_nothing.get(i).copied().unwrap_or(false);
+        if (g.is_empty() && !nothing) || row.iter().all(|&s| s < 0.0) {
+            continue;
+        }
+        for c in crate::map::top_k(row, top) {
+            out.push(CalibrationPair {
+                features: Calibration::features(row, c),
+                right: g.contains(&c),
+                group: groups.get(i).copied().unwrap_or(i),
+            });
+        }
+    }
+    out
+}
+
+/// Calibration quality: the expected calibration error over ten equal-width confidence bins
+/// (the gap between mean confidence and share right in each bin, weighted by its size), and
+/// the bins themselves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationMetrics {
+    pub pairs: usize,
+    pub ece: f64,
+    /// `(mean confidence, share right, pairs)` per non-empty bin.
+    pub bins: Vec<(f64, f64, usize)>,
+}
+
+pub fn calibration_metrics(confidence: &[f32], right: &[bool]) -> CalibrationMetrics {
+    let mut sum = [0f64; 10];
+    let mut hits = [0usize; 10];
+    let mut count = [0usize; 10];
+    for (&p, &r) in confidence.iter().zip(right) {
+        let b = ((p as f64 * 10.0) as usize).min(9);
+        sum[b] += p as f64;
+        hits[b] += r as usize;
+        count[b] += 1;
+    }
+    let n = confidence.len().max(1) as f64;
+    let mut ece = 0.0;
+    let mut bins = Vec::new();
+    for b in 0..10 {
+        if count[b] == 0 {
+            continue;
+        }
+        let (conf, acc) = (sum[b] / count[b] as f64, hits[b] as f64 / count[b] as f64);
+        ece += count[b] as f64 / n * (conf - acc).abs();
+        bins.push((conf, acc, count[b]));
+    }
+    CalibrationMetrics {
+        pairs: confidence.len(),
+        ece,
+        bins,
+    }
+}
+
+/// Fits a [`Calibration`] to pairs by logistic regression (Newton's method, with a light L2
+/// penalty so that separable data still gives finite weights).
+pub fn fit_calibration(pairs: &[CalibrationPair]) -> Calibration {
+    const L2: f64 = 1e-3;
+    let mut w = [0f64; 4];
+    for _ in 0..50 {
+        let mut grad = [0f64; 4];
+        let mut hess = [[0f64; 4]; 4];
+        for p in pairs {
+            let x = [
+                p.features[0] as f64,
+                p.features[1] as f64,
+                p.features[2] as f64,
+                1.0,
+            ];
+            let z: f64 = x.iter().zip(&w).map(|(a, b)| a * b).sum();
+            let q = 1.0 / (1.0 + (-z).exp());
+            let y = p.right as u8 as f64;
+            for i in 0..4 {
+                grad[i] += (q - y) * x[i];
+                for j in 0..4 {
+                    hess[i][j] += q * (1.0 - q) * x[i] * x[j];
+                }
+            }
+        }
+        for i in 0..4 {
+            grad[i] += L2 * w[i];
+            hess[i][i] += L2;
+        }
+        let step = solve4(hess, grad);
+        let mut moved = 0.0f64;
+        for i in 0..4 {
+            w[i] -= step[i];
+            moved = moved.max(step[i].abs());
+        }
+        if moved < 1e-9 {
+            break;
+        }
+    }
+    Calibration {
+        score: w[0] as f32,
+        margin: w[1] as f32,
+        top: w[2] as f32,
+        bias: w[3] as f32,
+    }
+}
+
+/// Solves `a x = b` for a 4×4 system by Gaussian elimination with partial pivoting.
+fn solve4(mut a: [[f64; 4]; 4], mut b: [f64; 4]) -> [f64; 4] {
+    for col in 0..4 {
+        let pivot = (col..4)
+            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        if a[col][col].abs() < 1e-12 {
+            continue;
+        }
+        for row in col + 1..4 {
+            let f = a[row][col] / a[col][col];
+            let pivot_row = a[col];
+            for (x, p) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                *x -= f * p;
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = [0f64; 4];
+    for row in (0..4).rev() {
+        let s: f64 = (row + 1..4).map(|k| a[row][k] * x[k]).sum();
+        x[row] = if a[row][row].abs() < 1e-12 {
+            0.0
+        } else {
+            (b[row] - s) / a[row][row]
+        };
+    }
+    x
+}
+
+/// Fits on all groups but one fold at a time (`folds` folds of groups) and scores each pair
+/// with the calibration fitted without its fold: the confidences a new organisation's
+/// documents would get.
+pub fn cross_validated_confidence(pairs: &[CalibrationPair], folds: usize) -> Vec<f32> {
+    let folds = folds.max(2);
+    (0..folds)
+        .flat_map(|k| {
+            let train: Vec<CalibrationPair> = pairs
+                .iter()
+                .filter(|p| p.group % folds != k)
+                .copied()
+                .collect();
+            let fitted = fit_calibration(&train);
+            pairs
+                .iter()
+                .enumerate()
+                .filter(move |(_, p)| p.group % folds == k)
+                .map(move |(i, p)| (i, fitted.apply(p.features)))
+        })
+        .collect::<std::collections::BTreeMap<usize, f32>>()
+        .into_values()
+        .collect()
 }
 
 #[cfg(test)]
@@ -158,5 +345,60 @@ mod tests {
         assert_eq!(m.covered_reported_as_gap, vec!["A.2.2".to_string()]);
         let none = gap_metrics(&[], &["A.5.5".into()], &covered);
         assert_eq!((none.precision, none.recall), (1.0, 0.0));
+    }
+
+    #[test]
+    fn ece_by_hand() {
+        // Bin 0.8–0.9: mean 0.8, 3 of 4 right (gap 0.05); bin 0.2–0.3: mean 0.2, 0 of 1 (0.2).
+        let m = calibration_metrics(
+            &[0.8, 0.8, 0.8, 0.8, 0.2],
+            &[true, true, true, false, false],
+        );
+        assert_eq!(m.pairs, 5);
+        assert!((m.ece - (0.8 * 0.05 + 0.2 * 0.2)).abs() < 1e-6, "{}", m.ece);
+        assert_eq!(m.bins.len(), 2);
+    }
+
+    #[test]
+    fn fitting_recovers_a_known_calibration() {
+        // Pairs drawn from a known logistic model (deterministic quasi-random features): the
+        // fit lands near it, and its confidences are calibrated on the same data.
+        let truth = Calibration {
+            score: 4.0,
+            margin: 6.0,
+            top: 1.0,
+            bias: -2.5,
+        };
+        let mut pairs = Vec::new();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f32 / (1u64 << 31) as f32
+        };
+        for i in 0..20_000 {
+            let score = next();
+            let margin = if i % 3 == 0 { 0.0 } else { -0.3 * next() };
+            let x = [score, margin, (margin == 0.0) as u8 as f32];
+            let right = next() < truth.apply(x);
+            pairs.push(CalibrationPair {
+                features: x,
+                right,
+                group: i % 7,
+            });
+        }
+        let fit = fit_calibration(&pairs);
+        assert!((fit.score - truth.score).abs() < 0.5, "{fit:?}");
+        assert!((fit.margin - truth.margin).abs() < 1.5, "{fit:?}");
+        assert!((fit.bias - truth.bias).abs() < 0.5, "{fit:?}");
+        let conf: Vec<f32> = pairs.iter().map(|p| fit.apply(p.features)).collect();
+        let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
+        assert!(calibration_metrics(&conf, &right).ece < 0.02);
+        let cv = cross_validated_confidence(&pairs, 5);
+        assert_eq!(cv.len(), pairs.len());
+        assert!(calibration_metrics(&cv, &right).ece < 0.03);
+        // A constant confidence of 0.9 on the same data is badly calibrated.
+        assert!(calibration_metrics(&vec![0.9; pairs.len()], &right).ece > 0.3);
     }
 }

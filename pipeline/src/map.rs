@@ -31,27 +31,26 @@ impl Status {
     }
 }
 
-/// When a passage counts for a control.
+/// When a passage counts for a control, in calibrated confidence (see [`Calibration`]).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Thresholds {
-    /// Cosine at or above which a passage is evidence…
+    /// Confidence at or above which a passage is evidence…
     pub evidence: f32,
     /// …or, below that but at or above this, a weak mention…
     pub weak: f32,
     /// …provided the control is the passage's best-scoring control (for the control's
     /// status) or among its `list_top_k` best (to be listed under the control). A passage
     /// about AI in general is close to every control; the controls it is closest to are what
-    /// it is about. On the sample corpus, requiring the best control for the status turned
-    /// one planted gap into a gap and one into weak, with no covered control reported as a gap;
-    /// requiring only the top three found no gap at all.
+    /// it is about.
     pub list_top_k: usize,
 }
 
 impl Default for Thresholds {
+    /// Evidence when the suggestion is more likely right than wrong; weak from one in four.
     fn default() -> Self {
         Self {
-            evidence: 0.60,
-            weak: 0.50,
+            evidence: 0.50,
+            weak: 0.25,
             list_top_k: 3,
         }
     }
@@ -61,30 +60,34 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
     pub status: Status,
-    /// Best score of a passage whose best control this is (else of any passage).
+    /// Best confidence of a passage whose best control this is (else of a listed passage,
+    /// else 0).
     pub best: f32,
-    /// `(passage index, score)` of passages that have this control among their
-    /// `list_top_k` best and score at least `weak`.
+    /// `(passage index, confidence)` of passages that have this control among their
+    /// `list_top_k` best with confidence at least `weak`.
     pub support: Vec<(usize, f32)>,
 }
 
-/// Assesses every control from the score matrix (`scores[p * n_controls + c]`).
-pub fn assess(scores: &[f32], n_controls: usize, t: Thresholds) -> Vec<Assessment> {
+/// Assesses every control from the score matrix (`scores[p * n_controls + c]`, which orders
+/// each passage's controls) and the confidence matrix of the same shape.
+pub fn assess(
+    scores: &[f32],
+    confidence: &[f32],
+    n_controls: usize,
+    t: Thresholds,
+) -> Vec<Assessment> {
     let n_passages = scores.len() / n_controls.max(1);
     let mut support: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n_controls];
-    let mut best_top1 = vec![f32::NEG_INFINITY; n_controls];
-    let mut best_any = vec![f32::NEG_INFINITY; n_controls];
+    let mut best_top1 = vec![0f32; n_controls];
     for p in 0..n_passages {
         let row = &scores[p * n_controls..(p + 1) * n_controls];
-        let mut order: Vec<usize> = (0..n_controls).collect();
-        order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
-        for (rank, &c) in order.iter().enumerate() {
-            best_any[c] = best_any[c].max(row[c]);
+        let conf = &confidence[p * n_controls..(p + 1) * n_controls];
+        for (rank, c) in top_k(row, t.list_top_k).into_iter().enumerate() {
             if rank == 0 {
-                best_top1[c] = best_top1[c].max(row[c]);
+                best_top1[c] = best_top1[c].max(conf[c]);
             }
-            if rank < t.list_top_k && row[c] >= t.weak {
-                support[c].push((p, row[c]));
+            if conf[c] >= t.weak {
+                support[c].push((p, conf[c]));
             }
         }
     }
@@ -97,10 +100,10 @@ pub fn assess(scores: &[f32], n_controls: usize, t: Thresholds) -> Vec<Assessmen
                 v if v >= t.weak => Status::Weak,
                 _ => Status::Gap,
             };
-            let best = if best_top1[c].is_finite() {
+            let best = if best_top1[c] > 0.0 {
                 best_top1[c]
             } else {
-                best_any[c].max(0.0)
+                s.first().map_or(0.0, |x| x.1)
             };
             Assessment {
                 status,
@@ -111,7 +114,21 @@ pub fn assess(scores: &[f32], n_controls: usize, t: Thresholds) -> Vec<Assessmen
         .collect()
 }
 
+/// The indices of the `k` largest entries of `row`, largest first (ties: lower index first).
+pub fn top_k(row: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..row.len()).collect();
+    order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+    order.truncate(k);
+    order
+}
+
 /// How the signals of a (passage, control) pair combine into one score.
+///
+/// A passage's own score is `description·cos(desc) + example_max·max cos(example) +
+/// example_mean·mean cos(example) + keywords·share`; its context's (the heading path, or an
+/// item's category) is the same without keywords; the two mix as `(own + context·ctx) /
+/// (1 + context)`, and a passage then leans towards its neighbours in the same section:
+/// `(s + neighbours·mean(neighbour s)) / (1 + neighbours)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Weights {
     /// Cosine to the control's description (title and summary).
@@ -122,44 +139,238 @@ pub struct Weights {
     pub example_mean: f32,
     /// Share of the control's keywords found in the passage (capped at three).
     pub keywords: f32,
+    /// Weight of the passage's context (heading path) against the passage itself.
+    pub context: f32,
+    /// Weight of the mean of the passage's neighbours in its section.
+    pub neighbours: f32,
     /// Subtract each control's mean score over the scored passages, so controls that are
     /// close to everything (hubs) stop winning every passage.
     pub center: bool,
 }
 
+impl Weights {
+    /// No signal at all; `"max=1".parse()` and friends start from here.
+    pub const ZERO: Weights = Weights {
+        description: 0.0,
+        example_max: 0.0,
+        example_mean: 0.0,
+        keywords: 0.0,
+        context: 0.0,
+        neighbours: 0.0,
+        center: false,
+    };
+}
+
 impl Default for Weights {
+    /// Chosen on the sample organisation's gold (see the README's Quality section): the
+    /// description and the closest example, a third of the heading's say, a fifth of the
+    /// neighbours'.
     fn default() -> Self {
         Self {
-            description: 0.0,
-            example_max: 1.0,
-            example_mean: 0.0,
-            keywords: 0.0,
-            center: false,
+            description: 0.5,
+            example_max: 0.5,
+            context: 0.35,
+            neighbours: 0.25,
+            ..Self::ZERO
         }
+    }
+}
+
+impl std::fmt::Display for Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "desc={},max={},mean={},kw={},ctx={},nb={}{}",
+            self.description,
+            self.example_max,
+            self.example_mean,
+            self.keywords,
+            self.context,
+            self.neighbours,
+            if self.center { ",center" } else { "" }
+        )
     }
 }
 
 impl std::str::FromStr for Weights {
     type Err = String;
 
-    /// `desc,max,mean,kw[,center]`, e.g. `0.3,0.5,0.2,0.1,center`.
+    /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `kw`, `ctx`, `nb` and
+    /// the flag `center`; keys left out are 0, e.g. `desc=0.5,max=0.5,ctx=0.35`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
-        let num = |i: usize| -> Result<f32, String> {
-            parts
-                .get(i)
-                .ok_or("expected desc,max,mean,kw[,center]")?
-                .parse()
-                .map_err(|e| format!("{e}"))
-        };
-        Ok(Self {
-            description: num(0)?,
-            example_max: num(1)?,
-            example_mean: num(2)?,
-            keywords: num(3)?,
-            center: parts.get(4) == Some(&"center"),
-        })
+        if s.trim() == "default" {
+            return Ok(Self::default());
+        }
+        let mut w = Self::ZERO;
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            if part == "center" {
+                w.center = true;
+                continue;
+            }
+            let (key, value) = part.split_once('=').ok_or_else(|| {
+                format!("`{part}`: expected key=value (desc, max, mean, kw, ctx, nb) or center")
+            })?;
+            let value: f32 = value.trim().parse().map_err(|e| format!("`{part}`: {e}"))?;
+            let slot = match key.trim() {
+                "desc" => &mut w.description,
+                "max" => &mut w.example_max,
+                "mean" => &mut w.example_mean,
+                "kw" => &mut w.keywords,
+                "ctx" => &mut w.context,
+                "nb" => &mut w.neighbours,
+                other => {
+                    return Err(format!(
+                        "unknown weight `{other}` (desc, max, mean, kw, ctx, nb, center)"
+                    ));
+                }
+            };
+            *slot = value;
+        }
+        Ok(w)
     }
+}
+
+/// Turns a pair's score into the probability that the suggestion is right, by logistic
+/// regression on three features: the score, its distance below the passage's best score (0
+/// for the best control) and whether it is the passage's best. Fitted with
+/// `controlmap eval --fit-calibration` on the sample organisation's gold mapping (pairs: each
+/// labelled passage's five best controls, right when the label names the control).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Calibration {
+    pub score: f32,
+    pub margin: f32,
+    pub top: f32,
+    pub bias: f32,
+}
+
+impl Default for Calibration {
+    /// Fitted on corpora/sample-org's gold.yaml with the default [`Weights`]: `controlmap eval
+    /// --fit-calibration` prints these figures.
+    fn default() -> Self {
+        Self {
+            score: 6.154,
+            margin: 11.006,
+            top: 2.132,
+            bias: -4.619,
+        }
+    }
+}
+
+impl Calibration {
+    /// The features of pair `c` of a passage's score row.
+    pub fn features(row: &[f32], c: usize) -> [f32; 3] {
+        let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let margin = row[c] - best;
+        [row[c], margin, if margin >= 0.0 { 1.0 } else { 0.0 }]
+    }
+
+    pub fn apply(&self, x: [f32; 3]) -> f32 {
+        let z = self.score * x[0] + self.margin * x[1] + self.top * x[2] + self.bias;
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The confidence of every pair of a score matrix; muted passages (all scores below 0)
+    /// get 0.
+    pub fn confidence(&self, scores: &[f32], n_controls: usize) -> Vec<f32> {
+        let mut out = vec![0f32; scores.len()];
+        out.par_chunks_mut(n_controls.max(1))
+            .zip(scores.par_chunks(n_controls.max(1)))
+            .for_each(|(out, row)| {
+                if row.iter().all(|&s| s < 0.0) {
+                    return;
+                }
+                for (c, o) in out.iter_mut().enumerate() {
+                    *o = self.apply(Self::features(row, c));
+                }
+            });
+        out
+    }
+}
+
+/// Why a passage was suggested for a control, for a reviewer to check at a glance.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Rationale {
+    /// The control's evidence example the passage is closest to…
+    pub example: String,
+    /// …and the cosine between them.
+    pub similarity: f32,
+    /// The control's keywords found in the passage.
+    pub keywords: Vec<String>,
+}
+
+impl Rationale {
+    /// One line: `closest to "…" (0.71); keywords: a, b`.
+    pub fn line(&self) -> String {
+        let mut s = format!("closest to \"{}\" ({:.2})", self.example, self.similarity);
+        if !self.keywords.is_empty() {
+            s.push_str("; keywords: ");
+            s.push_str(&self.keywords.join(", "));
+        }
+        s
+    }
+}
+
+/// Context for the passages being scored: vectors of their contexts (heading paths, or an
+/// item's category), shared by passages with the same context.
+pub struct Contexts {
+    vectors: Option<Embeddings>,
+    /// Each passage's row in `vectors`.
+    of: Vec<Option<usize>>,
+}
+
+impl Contexts {
+    /// No passage has a context.
+    pub fn none(n: usize) -> Self {
+        Self {
+            vectors: None,
+            of: vec![None; n],
+        }
+    }
+
+    /// Embeds each distinct context once.
+    pub fn embed(
+        embedder: &dyn Embedder,
+        contexts: &[Option<String>],
+    ) -> controlmap_models::Result<Self> {
+        let mut distinct: Vec<&str> = Vec::new();
+        let mut row_of = std::collections::HashMap::new();
+        let of = contexts
+            .iter()
+            .map(|c| {
+                let c = c.as_deref()?.trim();
+                if c.is_empty() {
+                    return None;
+                }
+                Some(*row_of.entry(c).or_insert_with(|| {
+                    distinct.push(c);
+                    distinct.len() - 1
+                }))
+            })
+            .collect();
+        let vectors = if distinct.is_empty() {
+            None
+        } else {
+            Some(embedder.embed(&distinct)?)
+        };
+        Ok(Self { vectors, of })
+    }
+}
+
+/// What the mapper scores: passage vectors and texts, their contexts, and the section each
+/// belongs to (passages next to each other with the same section are neighbours).
+pub struct Batch<'a> {
+    pub vectors: &'a Embeddings,
+    pub texts: &'a [&'a str],
+    pub contexts: &'a Contexts,
+    pub sections: &'a [Option<u64>],
+}
+
+/// The section key of a passage: its document and heading path.
+pub fn section_key(p: &Passage) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&p.document, &p.headings).hash(&mut h);
+    Some(h.finish())
 }
 
 /// The catalog's controls, embedded once, scoring batches of passages.
@@ -167,12 +378,16 @@ pub struct Mapper {
     n_controls: usize,
     /// Row `c`: the description's vector.
     descriptions: Embeddings,
-    /// Example vectors and the control each belongs to.
+    /// Example vectors, their texts and the control each belongs to.
     examples: Embeddings,
+    example_texts: Vec<String>,
     example_owner: Vec<usize>,
+    /// Examples per control.
+    example_counts: Vec<usize>,
     /// Lower-cased keywords per control.
     keywords: Vec<Vec<String>>,
     pub weights: Weights,
+    pub calibration: Calibration,
 }
 
 impl Mapper {
@@ -182,25 +397,34 @@ impl Mapper {
         weights: Weights,
     ) -> controlmap_models::Result<Self> {
         let mut descriptions = Vec::new();
-        let mut examples = Vec::new();
+        let mut example_texts = Vec::new();
         let mut example_owner = Vec::new();
         let mut keywords = Vec::new();
         for (ci, (_, c)) in catalog.controls().enumerate() {
             descriptions.push(format!("{}. {}", c.title, c.summary.trim()));
             for e in &c.evidence_examples {
-                examples.push(e.as_str());
+                example_texts.push(e.clone());
                 example_owner.push(ci);
             }
             keywords.push(c.keywords.iter().map(|k| k.to_lowercase()).collect());
         }
         let descs: Vec<&str> = descriptions.iter().map(String::as_str).collect();
+        let ex: Vec<&str> = example_texts.iter().map(String::as_str).collect();
+        let n_controls = descs.len();
+        let mut example_counts = vec![0usize; n_controls];
+        for &o in &example_owner {
+            example_counts[o] += 1;
+        }
         Ok(Self {
-            n_controls: descs.len(),
+            n_controls,
             descriptions: embedder.embed(&descs)?,
-            examples: embedder.embed(&examples)?,
+            examples: embedder.embed(&ex)?,
+            example_texts,
             example_owner,
+            example_counts,
             keywords,
             weights,
+            calibration: Calibration::default(),
         })
     }
 
@@ -208,45 +432,73 @@ impl Mapper {
         self.n_controls
     }
 
-    /// `scores[p * n_controls + c]` for passages with vectors `vectors` and texts `texts`.
-    pub fn scores(&self, vectors: &Embeddings, texts: &[&str]) -> Vec<f32> {
+    /// The dense part of a vector's score row: description, best and mean example.
+    fn dense_row(&self, p: &[f32], row: &mut [f32]) {
         let n = self.n_controls;
         let w = self.weights;
-        let mut counts = vec![0usize; n];
-        for &o in &self.example_owner {
-            counts[o] += 1;
+        let mut ex_max = vec![f32::NEG_INFINITY; n];
+        let mut ex_sum = vec![0f32; n];
+        for (e, &c) in self.examples.rows().zip(&self.example_owner) {
+            let s = dot(e, p);
+            ex_max[c] = ex_max[c].max(s);
+            ex_sum[c] += s;
         }
-        let rows: Vec<&[f32]> = vectors.rows().collect();
+        for (c, r) in row.iter_mut().enumerate() {
+            let desc = dot(self.descriptions.row(c), p);
+            let (mx, mean) = match self.example_counts[c] {
+                0 => (desc, desc),
+                k => (ex_max[c], ex_sum[c] / k as f32),
+            };
+            *r = w.description * desc + w.example_max * mx + w.example_mean * mean;
+        }
+    }
+
+    /// How many of control `c`'s keywords occur in `lower` (a lower-cased text), and which.
+    fn keyword_hits<'k>(&'k self, lower: &str, c: usize) -> impl Iterator<Item = &'k String> {
+        self.keywords[c]
+            .iter()
+            .filter(move |k| contains_word(lower, k))
+    }
+
+    /// `scores[p * n_controls + c]` for a batch of passages, computed as matrix work over all
+    /// passages and controls at once (rows in parallel).
+    pub fn scores(&self, batch: &Batch) -> Vec<f32> {
+        let n = self.n_controls.max(1);
+        let w = self.weights;
+        let rows: Vec<&[f32]> = batch.vectors.rows().collect();
+        // Each distinct context's row, once.
+        let context_rows: Vec<f32> = match (&batch.contexts.vectors, w.context != 0.0) {
+            (Some(v), true) => {
+                let mut out = vec![0f32; v.len() * n];
+                out.par_chunks_mut(n)
+                    .zip(v.rows().collect::<Vec<_>>().par_iter())
+                    .for_each(|(row, p)| self.dense_row(p, row));
+                out
+            }
+            _ => Vec::new(),
+        };
         let mut scores = vec![0f32; rows.len() * n];
-        scores
-            .par_chunks_mut(n.max(1))
-            .zip(rows.par_iter().zip(texts.par_iter()))
-            .for_each(|(row, (p, text))| {
-                let mut ex_max = vec![f32::NEG_INFINITY; n];
-                let mut ex_sum = vec![0f32; n];
-                for (e, &c) in self.examples.rows().zip(&self.example_owner) {
-                    let s = dot(e, p);
-                    ex_max[c] = ex_max[c].max(s);
-                    ex_sum[c] += s;
+        scores.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            self.dense_row(rows[i], row);
+            if w.keywords != 0.0 {
+                let lower = batch.texts[i].to_lowercase();
+                for (c, r) in row.iter_mut().enumerate() {
+                    let hits = self.keyword_hits(&lower, c).count();
+                    *r += w.keywords * (hits.min(3) as f32 / 3.0);
                 }
-                let lower = text.to_lowercase();
-                for c in 0..n {
-                    let desc = dot(self.descriptions.row(c), p);
-                    let (mx, mean) = if counts[c] > 0 {
-                        (ex_max[c], ex_sum[c] / counts[c] as f32)
-                    } else {
-                        (desc, desc)
-                    };
-                    let hits = self.keywords[c]
-                        .iter()
-                        .filter(|k| contains_word(&lower, k))
-                        .count();
-                    row[c] = w.description * desc
-                        + w.example_max * mx
-                        + w.example_mean * mean
-                        + w.keywords * (hits.min(3) as f32 / 3.0);
+            }
+            if let Some(ctx) = batch.contexts.of.get(i).copied().flatten()
+                && !context_rows.is_empty()
+            {
+                let crow = &context_rows[ctx * n..(ctx + 1) * n];
+                for (r, c) in row.iter_mut().zip(crow) {
+                    *r = (*r + w.context * c) / (1.0 + w.context);
                 }
-            });
+            }
+        });
+        if w.neighbours != 0.0 {
+            scores = self.lean_on_neighbours(&scores, batch.sections);
+        }
         if w.center && !rows.is_empty() {
             let mut mean = vec![0f32; n];
             for row in scores.chunks_exact(n) {
@@ -262,6 +514,102 @@ impl Mapper {
             }
         }
         scores
+    }
+
+    /// Each row moves towards the mean of the rows just before and after it in the same
+    /// section: a sentence in a section about supplier assessments is more likely about
+    /// suppliers than it reads alone.
+    fn lean_on_neighbours(&self, scores: &[f32], sections: &[Option<u64>]) -> Vec<f32> {
+        let n = self.n_controls.max(1);
+        let beta = self.weights.neighbours;
+        let n_rows = scores.len() / n;
+        let same = |a: usize, b: usize| matches!((sections.get(a), sections.get(b)), (Some(Some(x)), Some(Some(y))) if x == y);
+        let mut out = scores.to_vec();
+        out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
+            let neighbours: Vec<usize> = [i.checked_sub(1), Some(i + 1)]
+                .into_iter()
+                .flatten()
+                .filter(|&j| j < n_rows && same(i, j))
+                .collect();
+            if neighbours.is_empty() {
+                return;
+            }
+            for (c, r) in row.iter_mut().enumerate() {
+                let mean = neighbours.iter().map(|&j| scores[j * n + c]).sum::<f32>()
+                    / neighbours.len() as f32;
+                *r = (*r + beta * mean) / (1.0 + beta);
+            }
+        });
+        out
+    }
+
+    /// Why the passage with vector `vector` and text `text` was suggested for control `c`.
+    pub fn rationale(&self, vector: &[f32], text: &str, c: usize) -> Rationale {
+        let (mut best, mut sim) = (None, f32::NEG_INFINITY);
+        for (i, (e, &o)) in self.examples.rows().zip(&self.example_owner).enumerate() {
+            if o == c {
+                let s = dot(e, vector);
+                if s > sim {
+                    (best, sim) = (Some(i), s);
+                }
+            }
+        }
+        let lower = text.to_lowercase();
+        Rationale {
+            example: best.map_or_else(String::new, |i| self.example_texts[i].clone()),
+            similarity: if best.is_some() { sim } else { 0.0 },
+            keywords: self.keyword_hits(&lower, c).cloned().collect(),
+        }
+    }
+}
+
+/// A corpus's passages mapped: `scores` order each passage's controls, `confidence` says how
+/// likely each pair is right (both `[p * n_controls + c]`).
+pub struct Mapped {
+    pub scores: Vec<f32>,
+    pub confidence: Vec<f32>,
+}
+
+/// Maps a corpus's passages (in document order, with their vectors): each passage's context
+/// is its heading path, its neighbours the passages beside it under the same headings, and
+/// document-control text is muted.
+pub fn map_passages(
+    mapper: &Mapper,
+    embedder: &dyn Embedder,
+    passages: &[&Passage],
+    vectors: &Embeddings,
+) -> controlmap_models::Result<Mapped> {
+    let contexts: Vec<Option<String>> = passages.iter().map(|p| Some(context_of(p))).collect();
+    let contexts = if mapper.weights.context != 0.0 {
+        Contexts::embed(embedder, &contexts)?
+    } else {
+        Contexts::none(passages.len())
+    };
+    let texts: Vec<String> = passages.iter().map(|p| p.embedding_text()).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let sections: Vec<Option<u64>> = passages.iter().map(|p| section_key(p)).collect();
+    let mut scores = mapper.scores(&Batch {
+        vectors,
+        texts: &texts,
+        contexts: &contexts,
+        sections: &sections,
+    });
+    let n = mapper.n_controls();
+    mute(
+        &mut scores,
+        n,
+        passages.iter().map(|p| is_document_control(p)),
+    );
+    let confidence = mapper.calibration.confidence(&scores, n);
+    Ok(Mapped { scores, confidence })
+}
+
+/// A passage's context: its heading path, else its document's title.
+pub fn context_of(p: &Passage) -> String {
+    if p.headings.is_empty() {
+        p.title.clone()
+    } else {
+        p.headings.join(" ")
     }
 }
 
@@ -374,36 +722,60 @@ mod tests {
 
     #[test]
     fn status_needs_a_passage_whose_best_control_it_is() {
-        // Three passages × three controls. Control 2 is everyone's second choice: listed, but
-        // not covered.
+        // Three passages × three controls; confidences as given. Control 2 is everyone's
+        // second choice: listed, but not covered.
         let scores = [
             0.9, 0.1, 0.7, //
             0.2, 0.55, 0.5, //
             0.3, 0.2, 0.65, //
         ];
+        let conf = [
+            0.8, 0.0, 0.4, //
+            0.0, 0.3, 0.26, //
+            0.0, 0.0, 0.7, //
+        ];
         let t = Thresholds {
-            evidence: 0.6,
-            weak: 0.5,
+            evidence: 0.5,
+            weak: 0.25,
             list_top_k: 2,
         };
-        let a = assess(&scores, 3, t);
+        let a = assess(&scores, &conf, 3, t);
         assert_eq!(a[0].status, Status::Evidence);
-        assert_eq!(a[1].status, Status::Weak);
+        assert_eq!(a[1].status, Status::Weak, "best for passage 1 at 0.3");
         assert_eq!(
             a[2].status,
             Status::Evidence,
             "passage 2's best is control 2"
         );
-        assert_eq!(a[2].support, vec![(0, 0.7), (2, 0.65), (1, 0.5)]);
+        assert_eq!(a[2].support, vec![(2, 0.7), (0, 0.4), (1, 0.26)]);
         let scores = [0.9, 0.8, 0.1, 0.8, 0.7, 0.2];
-        let a = assess(&scores, 3, t);
+        let conf = [0.9, 0.8, 0.0, 0.9, 0.7, 0.0];
+        let a = assess(&scores, &conf, 3, t);
         assert_eq!(
             a[1].status,
             Status::Gap,
             "0.8 and 0.7, but never anyone's best"
         );
         assert_eq!(a[1].support.len(), 2);
+        assert_eq!(a[1].best, 0.8);
         assert_eq!(a[2].status, Status::Gap);
+        assert_eq!(a[2].best, 0.0);
+    }
+
+    #[test]
+    fn calibration_is_monotone_and_mutes_muted_rows() {
+        let c = Calibration::default();
+        let row = [0.7, 0.6, 0.3];
+        let f0 = Calibration::features(&row, 0);
+        assert_eq!(f0, [0.7, 0.0, 1.0]);
+        let f1 = Calibration::features(&row, 1);
+        assert!((f1[1] + 0.1).abs() < 1e-6 && f1[2] == 0.0);
+        let conf = c.confidence(&[0.7, 0.6, 0.3, -1.0, -1.0, -1.0], 3);
+        assert!(conf[0] > conf[1] && conf[1] > conf[2], "{conf:?}");
+        assert!(conf.iter().all(|x| (0.0..=1.0).contains(x)));
+        assert_eq!(&conf[3..], &[0.0, 0.0, 0.0]);
+        // A higher best score means a higher confidence.
+        assert!(c.apply([0.8, 0.0, 1.0]) > c.apply([0.6, 0.0, 1.0]));
     }
 
     #[test]
@@ -416,9 +788,21 @@ mod tests {
 
     #[test]
     fn weights_parse() {
-        let w: Weights = "0.2,0.5,0.3,0.1,center".parse().unwrap();
-        assert_eq!((w.description, w.keywords, w.center), (0.2, 0.1, true));
+        let w: Weights = "desc=0.2,max=0.5,nb=0.3,kw=0.1,center".parse().unwrap();
+        assert_eq!(
+            (w.description, w.keywords, w.neighbours, w.context, w.center),
+            (0.2, 0.1, 0.3, 0.0, true)
+        );
+        assert_eq!("default".parse::<Weights>().unwrap(), Weights::default());
+        let shown = Weights::default().to_string();
+        assert_eq!(shown.parse::<Weights>().unwrap(), Weights::default());
         assert!("1,2".parse::<Weights>().is_err());
+        assert!(
+            "speed=3"
+                .parse::<Weights>()
+                .unwrap_err()
+                .contains("unknown weight")
+        );
     }
 }
 
@@ -428,27 +812,43 @@ mod mapper_tests {
 
     use super::*;
 
-    #[test]
-    fn keyword_signal_moves_the_score_and_centering_zeroes_column_means() {
+    fn tiny() -> (tempfile::TempDir, BertEmbedder) {
         let dir = tempfile::tempdir().unwrap();
         TinyModel::default().write(dir.path()).unwrap();
         let e = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
+        (dir, e)
+    }
+
+    fn score(
+        m: &Mapper,
+        e: &BertEmbedder,
+        texts: &[&str],
+        ctx: &Contexts,
+        sec: &[Option<u64>],
+    ) -> Vec<f32> {
+        let vectors = e.embed(texts).unwrap();
+        m.scores(&Batch {
+            vectors: &vectors,
+            texts,
+            contexts: ctx,
+            sections: sec,
+        })
+    }
+
+    #[test]
+    fn each_signal_moves_the_score_as_documented() {
+        let (_dir, e) = tiny();
         let catalog = Catalog::builtin();
         let texts = ["the ai policy is reviewed every year", "data quality risk"];
-        let vectors = e.embed(&texts).unwrap();
-        let plain = Mapper::new(&catalog, &e, Weights::default()).unwrap();
-        let n = plain.n_controls();
-        let base = plain.scores(&vectors, &texts);
+        let none = Contexts::none(2);
+        let alone = [None, None];
+        let mapper = |w: &str| Mapper::new(&catalog, &e, w.parse().unwrap()).unwrap();
+        let base = score(&mapper("max=1"), &e, &texts, &none, &alone);
+        let n = catalog.controls().count();
         assert_eq!(base.len(), 2 * n);
 
-        let kw = Weights {
-            keywords: 1.0,
-            ..Weights::default()
-        };
-        let with_kw = Mapper::new(&catalog, &e, kw)
-            .unwrap()
-            .scores(&vectors, &texts);
         // "ai policy" is a keyword of A.2.2 (control 0): its score rises by a third.
+        let with_kw = score(&mapper("max=1,kw=1"), &e, &texts, &none, &alone);
         assert!(
             (with_kw[0] - base[0] - 1.0 / 3.0).abs() < 1e-5,
             "{} vs {}",
@@ -456,18 +856,58 @@ mod mapper_tests {
             base[0]
         );
 
-        let centered = Mapper::new(
-            &catalog,
-            &e,
-            Weights {
-                center: true,
-                ..Weights::default()
-            },
-        )
-        .unwrap();
-        let c = centered.scores(&vectors, &texts);
+        // Centering zeroes each control's mean.
+        let c = score(&mapper("max=1,center"), &e, &texts, &none, &alone);
         for col in 0..n {
             assert!((c[col] + c[n + col]).abs() < 1e-5);
         }
+
+        // Neighbours in one section pull each other together; in different sections, not.
+        let same = [Some(1), Some(1)];
+        let nb = score(&mapper("max=1,nb=1"), &e, &texts, &none, &same);
+        for col in 0..n {
+            let mean = (base[col] + base[n + col]) / 2.0;
+            assert!((nb[col] - mean).abs() < 1e-5 && (nb[n + col] - mean).abs() < 1e-5);
+        }
+        let apart = score(
+            &mapper("max=1,nb=1"),
+            &e,
+            &texts,
+            &none,
+            &[Some(1), Some(2)],
+        );
+        assert_eq!(apart, base);
+
+        // A context mixes in the context's own dense row: with the passage as its own context
+        // nothing changes; with another text it moves.
+        let own = Contexts::embed(&e, &[Some(texts[0].into()), None]).unwrap();
+        let ctx = score(&mapper("max=1,ctx=0.5"), &e, &texts, &own, &alone);
+        for (a, b) in ctx.iter().zip(&base) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        let other = Contexts::embed(&e, &[Some("Supplier management".into()), None]).unwrap();
+        let moved = score(&mapper("max=1,ctx=0.5"), &e, &texts, &other, &alone);
+        assert_ne!(&moved[..n], &base[..n]);
+        assert_eq!(&moved[n..], &base[n..], "the second passage has no context");
+    }
+
+    #[test]
+    fn rationale_names_the_closest_example_and_the_keywords_found() {
+        let (_dir, e) = tiny();
+        let catalog = Catalog::builtin();
+        let mapper = Mapper::new(&catalog, &e, Weights::default()).unwrap();
+        let (_, a22) = catalog.controls().next().unwrap();
+        // An example of A.2.2 itself is closest to itself.
+        let text = a22.evidence_examples[2].clone();
+        let v = e.embed(&[text.as_str()]).unwrap();
+        let r = mapper.rationale(v.row(0), &format!("{text} Our AI policy."), 0);
+        assert_eq!(r.example, text);
+        assert!((r.similarity - 1.0).abs() < 1e-4);
+        assert!(
+            r.keywords.contains(&"ai policy".to_string()),
+            "{:?}",
+            r.keywords
+        );
+        assert!(r.line().starts_with("closest to \""));
     }
 }

@@ -78,7 +78,8 @@ pub struct ControlReport {
     pub id: String,
     pub title: String,
     pub status: Status,
-    /// Highest passage score for this control (cosine similarity).
+    /// The calibrated confidence of the best passage whose best control this is (else of the
+    /// best listed passage, else 0).
     pub best_score: f32,
     /// The best passages, highest first (at most five, each at or above the weak threshold).
     pub evidence: Vec<EvidenceItem>,
@@ -91,7 +92,12 @@ pub struct EvidenceItem {
     pub document: String,
     pub heading: String,
     pub page: Option<u32>,
+    /// The mapper's score for the pair (orders a passage's controls).
     pub score: f32,
+    /// How likely the pair is right, in [0, 1] (calibrated on the sample gold).
+    pub confidence: f32,
+    /// Why it was suggested: the closest evidence example and the keywords found.
+    pub rationale: crate::map::Rationale,
     pub text: String,
 }
 

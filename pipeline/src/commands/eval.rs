@@ -18,16 +18,21 @@ use crate::{
     catalog::Catalog,
     cli::{Cli, EvalArgs, Format},
     commands::run::default_workspace,
-    eval::{GapMetrics, ItemFile, RankingMetrics, gap_metrics, rank_rows, ranking_metrics},
+    eval::{
+        CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, RankingMetrics,
+        calibration_metrics, calibration_pairs, cross_validated_confidence, fit_calibration,
+        gap_metrics, rank_rows, ranking_metrics,
+    },
     gold::{Gold, squash},
     manifest::Manifest,
-    map::{Mapper, Status, Thresholds, assess, is_document_control, mute},
+    map::{Batch, Calibration, Contexts, Mapper, Status, Thresholds, assess, map_passages},
 };
 
 #[derive(Debug, Serialize)]
 pub struct EvalReport {
     pub model: String,
-    pub weights: crate::map::Weights,
+    pub weights: String,
+    pub calibration: Calibration,
     pub datasets: Vec<DatasetResult>,
 }
 
@@ -35,9 +40,17 @@ pub struct EvalReport {
 pub struct DatasetResult {
     pub name: String,
     pub ranking: RankingMetrics,
+    /// The calibration of the confidences of each labelled item's five best controls.
+    pub calibration: CalibrationMetrics,
+    /// The same with a calibration fitted on the other folds' documents (`--fit-calibration`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calibration_cross_validated: Option<CalibrationMetrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gaps: Option<GapMetrics>,
 }
+
+/// Pairs per labelled item that calibration is measured on.
+const CALIBRATION_TOP: usize = 5;
 
 /// The NIST crosswalk file, when this checkout sits beside the project's shared folder.
 fn default_items() -> Vec<PathBuf> {
@@ -58,7 +71,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             ..Default::default()
         },
     )?;
-    let mapper = Mapper::new(&catalog, &embedder, args.weights)?;
+    let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
     let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
     let index_of: HashMap<&str, usize> = ids
         .iter()
@@ -72,19 +85,30 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
     } else {
         args.gold.clone()
     };
-    for path in &items {
-        datasets.push(eval_items(path, &embedder, &mapper, &index_of)?);
-    }
     let corpus = args.corpus.clone().or_else(|| {
         let d = PathBuf::from("corpora/sample-org");
         (args.gold.is_empty() && d.join("gold.yaml").is_file()).then_some(d)
     });
+    // The corpus first: with --fit-calibration its fit is what the item files are scored with.
     if let Some(dir) = &corpus {
         let ws = args
             .workspace
             .clone()
             .unwrap_or_else(|| default_workspace(dir));
-        datasets.push(eval_corpus(dir, &ws, &embedder, &mapper, &ids, &index_of)?);
+        datasets.push(eval_corpus(
+            dir,
+            &ws,
+            &embedder,
+            &mut mapper,
+            &ids,
+            &index_of,
+            args.fit_calibration,
+        )?);
+    } else if args.fit_calibration {
+        bail!("--fit-calibration needs a corpus with a gold.yaml (--corpus DIR)");
+    }
+    for path in &items {
+        datasets.push(eval_items(path, &embedder, &mapper, &index_of)?);
     }
     if datasets.is_empty() {
         bail!(
@@ -94,25 +118,48 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
 
     let report = EvalReport {
         model: embedder.model_id().to_string(),
-        weights: args.weights,
+        weights: args.weights.to_string(),
+        calibration: mapper.calibration,
         datasets,
     };
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
         Format::Text => {
+            writeln!(out, "weights: {}", report.weights)?;
+            let c = report.calibration;
             writeln!(
                 out,
-                "{:<44} {:>5} {:>6} {:>6} {:>6} {:>6}",
-                "dataset", "items", "P@1", "R@3", "R@5", "MRR"
+                "calibration{}: {:.3}·score + {:.3}·margin + {:.3}·best + {:.3}",
+                if args.fit_calibration {
+                    " (fitted)"
+                } else {
+                    ""
+                },
+                c.score,
+                c.margin,
+                c.top,
+                c.bias
+            )?;
+            writeln!(
+                out,
+                "{:<44} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6}",
+                "dataset", "items", "P@1", "R@3", "R@5", "MRR", "ECE"
             )?;
             for d in &report.datasets {
                 let r = &d.ranking;
                 writeln!(
                     out,
-                    "{:<44} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
-                    d.name, r.items, r.p_at_1, r.r_at_3, r.r_at_5, r.mrr
+                    "{:<44} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
+                    d.name, r.items, r.p_at_1, r.r_at_3, r.r_at_5, r.mrr, d.calibration.ece
                 )?;
+                if let Some(cv) = &d.calibration_cross_validated {
+                    writeln!(
+                        out,
+                        "  ECE with the calibration fitted on the other folds' documents (5-fold): {:.3}",
+                        cv.ece
+                    )?;
+                }
                 if let Some(g) = &d.gaps {
                     writeln!(
                         out,
@@ -154,8 +201,17 @@ fn eval_items(
         .with_context(|| format!("{} is not an item file", path.display()))?;
     let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
     let vectors = embedder.embed(&texts)?;
-    let scores = mapper.scores(&vectors, &texts);
-    let ranked = rank_rows(&scores, mapper.n_controls());
+    let contexts: Vec<Option<String>> = file.items.iter().map(|i| i.context.clone()).collect();
+    let contexts = Contexts::embed(embedder, &contexts)?;
+    let sections = vec![None; texts.len()];
+    let scores = mapper.scores(&Batch {
+        vectors: &vectors,
+        texts: &texts,
+        contexts: &contexts,
+        sections: &sections,
+    });
+    let n = mapper.n_controls();
+    let ranked = rank_rows(&scores, n);
     let gold = file
         .items
         .iter()
@@ -167,23 +223,34 @@ fn eval_items(
             )
         })
         .collect::<Result<Vec<_>>>()?;
+    let groups: Vec<usize> = (0..gold.len()).collect();
+    let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
     Ok(DatasetResult {
         name: path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
         ranking: ranking_metrics(&ranked, &gold),
+        calibration: calibrated(&mapper.calibration, &pairs),
+        calibration_cross_validated: None,
         gaps: None,
     })
+}
+
+fn calibrated(c: &Calibration, pairs: &[CalibrationPair]) -> CalibrationMetrics {
+    let conf: Vec<f32> = pairs.iter().map(|p| c.apply(p.features)).collect();
+    let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
+    calibration_metrics(&conf, &right)
 }
 
 fn eval_corpus(
     dir: &Path,
     ws: &Path,
     embedder: &dyn Embedder,
-    mapper: &Mapper,
+    mapper: &mut Mapper,
     ids: &[String],
     index_of: &HashMap<&str, usize>,
+    fit: bool,
 ) -> Result<DatasetResult> {
     let gold = Gold::load(&dir.join("gold.yaml"))?;
     let manifest = Manifest::load(ws, embedder.model_id());
@@ -211,14 +278,8 @@ fn eval_corpus(
         data.extend(store.vector(*row));
     }
     let vectors = Embeddings::new(store.dim(), data);
-    let texts: Vec<String> = passages.iter().map(|p| p.embedding_text()).collect();
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut scores = mapper.scores(&vectors, &refs);
-    mute(
-        &mut scores,
-        mapper.n_controls(),
-        passages.iter().map(|p| is_document_control(p)),
-    );
+    let mut mapped = map_passages(mapper, embedder, &passages, &vectors)?;
+    let n = mapper.n_controls();
 
     // Labels to passages: a passage carries a label when it holds the quote, or lies inside it
     // (a quote that spans passages labels each of them).
@@ -238,11 +299,44 @@ fn eval_corpus(
         }
         covered.extend(l.controls.iter().cloned());
     }
-    let ranked_all = rank_rows(&scores, mapper.n_controls());
+    let ranked_all = rank_rows(&mapped.scores, n);
     let gold_lists: Vec<Vec<usize>> = labels.iter().map(|s| s.iter().copied().collect()).collect();
     let ranking = ranking_metrics(&ranked_all, &gold_lists);
 
-    let statuses = assess(&scores, mapper.n_controls(), Thresholds::default());
+    // Calibration pairs, grouped by document for cross-validation.
+    let mut doc_of = HashMap::new();
+    let groups: Vec<usize> = passages
+        .iter()
+        .map(|p| {
+            let k = doc_of.len();
+            *doc_of.entry(p.document.as_str()).or_insert(k)
+        })
+        .collect();
+    // Documents the gold labels nowhere (the travel policy, the brand guidelines) are about
+    // no control.
+    let labelled_docs: BTreeSet<&str> = gold.labels.iter().map(|l| l.file.as_str()).collect();
+    let about_nothing: Vec<bool> = passages
+        .iter()
+        .map(|p| !labelled_docs.contains(p.document.as_str()))
+        .collect();
+    let pairs = calibration_pairs(
+        &mapped.scores,
+        n,
+        &gold_lists,
+        &about_nothing,
+        &groups,
+        CALIBRATION_TOP,
+    );
+    let mut cross_validated = None;
+    if fit {
+        mapper.calibration = fit_calibration(&pairs);
+        mapped.confidence = mapper.calibration.confidence(&mapped.scores, n);
+        let cv = cross_validated_confidence(&pairs, 5);
+        let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
+        cross_validated = Some(calibration_metrics(&cv, &right));
+    }
+
+    let statuses = assess(&mapped.scores, &mapped.confidence, n, Thresholds::default());
     let reported: Vec<String> = statuses
         .iter()
         .zip(ids)
@@ -252,6 +346,8 @@ fn eval_corpus(
     Ok(DatasetResult {
         name: format!("{} (gold.yaml)", dir.display()),
         ranking,
+        calibration: calibrated(&mapper.calibration, &pairs),
+        calibration_cross_validated: cross_validated,
         gaps: Some(gap_metrics(&reported, &gold.gaps, &covered)),
     })
 }

@@ -19,7 +19,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
-    map::{Mapper, Status, Thresholds, Weights, assess, is_document_control, mute},
+    map::{Mapper, Status, Thresholds, Weights, assess, map_passages},
     parse::{NotParsed, ParseOptions, parse_file_with},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
@@ -289,16 +289,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let t = Instant::now();
     let mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
     let n_controls = mapper.n_controls();
-    let passage_texts: Vec<String> = passages.iter().map(Passage::embedding_text).collect();
-    let refs: Vec<&str> = passage_texts.iter().map(String::as_str).collect();
-    let mut scores = mapper.scores(&vectors, &refs);
-    mute(
-        &mut scores,
-        n_controls,
-        passages.iter().map(is_document_control),
-    );
+    let refs: Vec<&Passage> = passages.iter().collect();
+    let mapped = map_passages(&mapper, &embedder, &refs, &vectors)?;
     let thresholds = Thresholds::default();
-    let assessments = assess(&scores, n_controls, thresholds);
+    let assessments = assess(&mapped.scores, &mapped.confidence, n_controls, thresholds);
     let mut summary = StatusCounts::default();
     let mut objectives = Vec::new();
     let mut ci = 0;
@@ -316,16 +310,18 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
                 .support
                 .iter()
                 .take(EVIDENCE_PER_CONTROL)
-                .map(|&(p, score)| {
-                    let p = &passages[p];
+                .map(|&(p, confidence)| {
+                    let passage = &passages[p];
                     EvidenceItem {
-                        passage_id: p.id,
-                        content_hash: p.content_hash.clone(),
-                        document: p.document.clone(),
-                        heading: p.heading_path(),
-                        page: p.page,
-                        score,
-                        text: p.text.clone(),
+                        passage_id: passage.id,
+                        content_hash: passage.content_hash.clone(),
+                        document: passage.document.clone(),
+                        heading: passage.heading_path(),
+                        page: passage.page,
+                        score: mapped.scores[p * n_controls + ci],
+                        confidence,
+                        rationale: mapper.rationale(vectors.row(p), &passage.text, ci),
+                        text: passage.text.clone(),
                     }
                 })
                 .collect();

@@ -255,6 +255,9 @@ pub struct EvidenceEntry {
     pub score: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f32>,
+    /// Why the mapper suggested it (reports from before rationales have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<crate::map::Rationale>,
     #[serde(default)]
     pub text: String,
     /// Where the pair stands in review (schema 2).
@@ -413,6 +416,7 @@ fn reviewed_entry(i: &Item) -> EvidenceEntry {
         page: i.page,
         score: None,
         confidence: i.confidence,
+        rationale: None,
         text: i.text.clone(),
         review: i.status.into(),
         decision: i.decision.as_ref().map(Into::into),

@@ -68,6 +68,7 @@ ol.evidence li.rejected, ol.evidence li.stale { opacity: .6; }
 .where .doc { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-weight: 600; }
 .where .conf { color: var(--muted); }
 .decision { font-size: 12px; color: var(--muted); }
+.why { font-size: 12px; color: var(--muted); margin: 0 0 4px; }
 blockquote { margin: 6px 0 0; padding: 6px 12px; background: #f6f8fa; border-left: 3px solid var(--line);
              white-space: pre-wrap; overflow-wrap: anywhere; }
 ul.files { font-size: 13px; } ul.files code { font-weight: 600; }
@@ -243,6 +244,9 @@ fn passage(e: &EvidenceEntry) -> Markup {
                 div.decision { "The passage is no longer in the policies (text as decided):" }
             }
             blockquote { (e.text) }
+            @if let Some(r) = &e.rationale {
+                div.why { "Why: " (r.line()) }
+            }
         }
     }
 }

@@ -214,6 +214,12 @@ impl ReviewWorkspace {
                     text: e.text,
                     rationale: e.rationale.map(|r| match r {
                         serde_json::Value::String(s) => s,
+                        obj @ serde_json::Value::Object(_) => {
+                            match serde_json::from_value::<crate::map::Rationale>(obj.clone()) {
+                                Ok(r) => r.line(),
+                                Err(_) => obj.to_string(),
+                            }
+                        }
                         serde_json::Value::Array(a) => a
                             .iter()
                             .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
