@@ -200,8 +200,8 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
         sample["ranking"]["items"].as_u64().unwrap() >= 150,
         "gold quotes matched to passages: {sample}"
     );
-    // Regression guards a little under the figures measured with the context and neighbour
-    // signals (sample P@1 0.76, MRR 0.84, ECE 0.04; NIST MRR 0.37).
+    // Regression guards a little under the figures measured with the context, neighbour and
+    // keyword signals (sample P@1 0.78, MRR 0.85, ECE 0.03; NIST MRR 0.40).
     assert!(
         sample["ranking"]["p_at_1"].as_f64().unwrap() >= 0.70,
         "{sample}"
@@ -222,7 +222,9 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g == "A.5.5"),
+            .filter(|g| *g == "A.5.5" || *g == "A.7.5")
+            .count()
+            == 2,
         "{gaps}"
     );
     assert!(
