@@ -50,8 +50,10 @@ mod pages;
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
 
 /// The Content-Security-Policy of every response: nothing inline, nothing from elsewhere.
+/// (`connect-src 'self'` lets the page's script post its forms in place.)
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
 
 /// The largest request body accepted (a decision form is well under 1 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;

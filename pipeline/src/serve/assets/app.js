@@ -30,7 +30,17 @@
       .then(function (r) {
         return r.text().then(function (t) { replaceMain(t, r.url); });
       })
-      .catch(function () { form.submit(); })
+      .catch(function () {
+        // Fall back to a plain POST, keeping the button's name and value.
+        if (submitter && submitter.name) {
+          var h = document.createElement("input");
+          h.type = "hidden";
+          h.name = submitter.name;
+          h.value = submitter.value;
+          form.appendChild(h);
+        }
+        form.submit();
+      })
       .finally(function () { document.body.classList.remove("busy"); });
   }
 
