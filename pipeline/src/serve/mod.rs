@@ -3,7 +3,7 @@
 //! JavaScript for keyboard shortcuts and in-place updates, and the exports.
 //!
 //! It owns no domain logic: coverage comes from [`crate::report`], decisions go through the
-//! review [`Store`](crate::review::Store) exactly as the CLI's do, the queue order is
+//! review [`crate::review::Store`] exactly as the CLI's do, the queue order is
 //! [`crate::review::queue::ordered_items`], and search is [`crate::commands::search::Engine`].
 //!
 //! Security model (policy files are untrusted input, and the server may face a network):
