@@ -57,6 +57,13 @@ pub enum Command {
     /// Example: controlmap review list --status pending --workspace /tmp/ws
     Review(commands::review::ReviewArgs),
 
+    /// Serve the web UI: coverage at a glance, each control's evidence with accept / reject,
+    /// the review queue with keyboard shortcuts, search, documents and the exports.
+    ///
+    /// Examples: controlmap serve --workspace /tmp/ws --open
+    ///           controlmap serve --bind 0.0.0.0:8642 --tokens-file reviewers.txt
+    Serve(commands::serve::ServeArgs),
+
     /// Parses one file and prints the document as JSON: the worker process `run` starts
     /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
     #[command(name = "parse-worker", hide = true)]
@@ -276,6 +283,7 @@ pub fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args, &cli),
         Command::Report(args) => commands::report::run(args, &cli),
         Command::Review(args) => commands::review::run(args, &cli),
+        Command::Serve(args) => commands::serve::run(args, &cli),
         Command::ParseWorker(args) => commands::parse_worker::run(args),
     };
     match result {

@@ -14,6 +14,7 @@
 //!   `report.html`, the evidence register (`evidence.csv`) and a draft Statement of
 //!   Applicability (`soa.csv`);
 //! - [`review`]: reviewers' decisions (SQLite, kept as history), the review commands and queue;
+//! - [`serve`]: the web UI (`controlmap serve`) over the same report, store and search;
 //! - [`gold`]: a labelled corpus's gold mapping, for evaluation and parser checks.
 //!
 //! ```
@@ -32,4 +33,5 @@ pub mod map;
 pub mod parse;
 pub mod report;
 pub mod review;
+pub mod serve;
 pub mod walk;

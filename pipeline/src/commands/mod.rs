@@ -6,6 +6,7 @@ pub mod report;
 pub mod review;
 pub mod run;
 pub mod search;
+pub mod serve;
 
 /// The work is done, with findings the user asked to fail on (`--fail-on-gaps`): exit code 1,
 /// where an error is 2.

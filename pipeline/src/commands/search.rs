@@ -8,7 +8,9 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
-use controlmap_models::{BertEmbedder, Embedder, EmbedderOptions, ModelSearch, locate_model};
+use controlmap_models::{
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, locate_model,
+};
 use serde::Serialize;
 
 use crate::{
@@ -59,10 +61,15 @@ pub fn find_workspace(explicit: Option<&Path>) -> Result<PathBuf> {
     Ok(ws)
 }
 
-/// What to search for: the texts to embed and the BM25 query.
-pub fn query_for(args: &SearchArgs, catalog: &Catalog) -> Result<(Vec<String>, String)> {
-    match (&args.query, &args.control) {
-        (Some(q), None) => Ok((vec![q.clone()], q.clone())),
+/// What to search for: the texts to embed and the BM25 query, for free text (`query`) or for
+/// a control's evidence (`control`: its description, evidence examples and keywords).
+pub fn query_for(
+    query: Option<&str>,
+    control: Option<&str>,
+    catalog: &Catalog,
+) -> Result<(Vec<String>, String)> {
+    match (query, control) {
+        (Some(q), None) => Ok((vec![q.to_string()], q.to_string())),
         (None, Some(id)) => {
             let c = catalog.control(id).with_context(|| {
                 format!(
@@ -88,52 +95,118 @@ pub fn query_for(args: &SearchArgs, catalog: &Catalog) -> Result<(Vec<String>, S
     }
 }
 
+/// One search: free text or a control, within filters.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    pub text: Option<String>,
+    pub control: Option<String>,
+    pub filters: Filters,
+    pub limit: usize,
+    pub fusion: Fusion,
+}
+
+/// A workspace opened for searching: its index and vectors, the model its vectors were made
+/// with, and the catalog. `controlmap search` opens one per invocation; `controlmap serve`
+/// opens one and keeps it, so both rank alike.
+pub struct Engine {
+    workspace: PathBuf,
+    catalog: Catalog,
+    index: TextIndex,
+    vectors: VectorStore,
+    embedder: BertEmbedder,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("workspace", &self.workspace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens `workspace` (see [`find_workspace`]) with the model found from `model` (see
+    /// [`locate_model`]) on `device`.
+    pub fn open(
+        workspace: &Path,
+        catalog: Catalog,
+        model: Option<PathBuf>,
+        device: DeviceChoice,
+    ) -> Result<Self> {
+        let model_dir = locate_model(&ModelSearch::from_env(model))?;
+        let embedder = BertEmbedder::load_with(
+            &model_dir,
+            EmbedderOptions {
+                device,
+                ..Default::default()
+            },
+        )?;
+        let index = TextIndex::create_or_open(&workspace.join("index"))?;
+        let vectors = VectorStore::open(&workspace.join("vectors.bin"), Some(embedder.model_id()))?;
+        Ok(Engine {
+            workspace: workspace.to_path_buf(),
+            catalog,
+            index,
+            vectors,
+            embedder,
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The results of `q`, best first. For a control, evidence a reviewer accepted comes
+    /// first and suggestions they rejected are left out.
+    pub fn search(&self, q: &Query) -> Result<Vec<SearchResult>> {
+        let (texts, bm25_query) =
+            query_for(q.text.as_deref(), q.control.as_deref(), &self.catalog)?;
+        let mut results = search(
+            &self.index,
+            &self.vectors,
+            &self.embedder,
+            &texts,
+            &bm25_query,
+            &q.filters,
+            q.limit,
+            q.fusion,
+        )?;
+        if let Some(control) = &q.control {
+            apply_decisions(
+                &self.workspace,
+                self.embedder.model_id(),
+                control,
+                &self.index,
+                &q.filters,
+                &bm25_query,
+                q.limit,
+                &mut results,
+            )?;
+        }
+        Ok(results)
+    }
+}
+
 pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     let ws = find_workspace(args.workspace.as_deref())?;
     let catalog = match &args.catalog {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
     };
-    let (texts, bm25_query) = query_for(args, &catalog)?;
-
-    let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
-    let embedder = BertEmbedder::load_with(
-        &model_dir,
-        EmbedderOptions {
-            device: args.device,
-            ..Default::default()
+    // A bad query is the user's mistake: say so before loading the model.
+    query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
+    let engine = Engine::open(&ws, catalog, args.model.clone(), args.device)?;
+    let results = engine.search(&Query {
+        text: args.query.clone(),
+        control: args.control.clone(),
+        filters: Filters {
+            folder: args.folder.clone().map(|f| f.trim_matches('/').to_string()),
+            format: args.file_format.clone(),
+            document: args.document.clone(),
         },
-    )?;
-    let index = TextIndex::create_or_open(&ws.join("index"))?;
-    let vectors = VectorStore::open(&ws.join("vectors.bin"), Some(embedder.model_id()))?;
-
-    let filters = Filters {
-        folder: args.folder.clone().map(|f| f.trim_matches('/').to_string()),
-        format: args.file_format.clone(),
-        document: args.document.clone(),
-    };
-    let mut results = search(
-        &index,
-        &vectors,
-        &embedder,
-        &texts,
-        &bm25_query,
-        &filters,
-        args.limit,
-        args.fusion.into(),
-    )?;
-    if let Some(control) = &args.control {
-        apply_decisions(
-            &ws,
-            embedder.model_id(),
-            control,
-            &index,
-            &filters,
-            &bm25_query,
-            args.limit,
-            &mut results,
-        )?;
-    }
+        limit: args.limit,
+        fusion: args.fusion.into(),
+    })?;
 
     let mut out = std::io::stdout().lock();
     let color = cli.color.enabled();

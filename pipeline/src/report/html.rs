@@ -9,7 +9,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::coverage::{ControlEntry, Coverage, EvidenceEntry, ReportFile, Review};
 
-const CSS: &str = r#"
+/// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
+pub const CSS: &str = r#"
 :root { --covered:#116329; --proposed:#1f883d; --weak:#9a6700; --gap:#cf222e; --na:#6e7781;
         --line:#d0d7de; --muted:#57606a; }
 * { box-sizing: border-box; }

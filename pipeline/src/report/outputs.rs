@@ -50,10 +50,9 @@ pub fn read_report(workspace: &Path) -> Result<ReportFile> {
     Ok(report)
 }
 
-/// Applies the workspace's current review decisions to its `report.json`, then writes
-/// `report.json` (at the current schema version), `report.html`, `evidence.csv` and
-/// `soa.csv` there. Each file is written whole or not at all.
-pub fn write_outputs(workspace: &Path) -> Result<Written> {
+/// The workspace's `report.json` with its current review decisions applied, at the current
+/// schema version: what the outputs are made from, and what the web UI shows.
+pub fn reviewed_report(workspace: &Path) -> Result<ReportFile> {
     let mut report = read_report(workspace)?;
     match Store::open_if_exists(workspace)? {
         Some(store) => {
@@ -65,22 +64,34 @@ pub fn write_outputs(workspace: &Path) -> Result<Written> {
         None => report.apply_review(&[], &Default::default()),
     }
     report.schema_version = REPORT_SCHEMA_VERSION;
+    Ok(report)
+}
 
-    let mut json = serde_json::to_vec_pretty(&report)?;
+/// Every output file's name and contents, made from a reviewed report: `report.json`,
+/// `report.html`, `evidence.csv`, `soa.csv`, in that order.
+pub fn render_outputs(report: &ReportFile) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut json = serde_json::to_vec_pretty(report)?;
     json.push(b'\n');
-    let html = html::render(&report);
+    let html = html::render(report);
     let mut evidence = Vec::new();
-    register::write_evidence(&report, &mut evidence)?;
+    register::write_evidence(report, &mut evidence)?;
     let mut soa = Vec::new();
-    register::write_soa(&report, &mut soa)?;
-
-    let mut files = Vec::new();
-    for (name, bytes) in [
+    register::write_soa(report, &mut soa)?;
+    Ok(vec![
         (REPORT_JSON, json),
         (REPORT_HTML, html.into_bytes()),
         (EVIDENCE_CSV, evidence),
         (SOA_CSV, soa),
-    ] {
+    ])
+}
+
+/// Applies the workspace's current review decisions to its `report.json`, then writes
+/// `report.json` (at the current schema version), `report.html`, `evidence.csv` and
+/// `soa.csv` there. Each file is written whole or not at all.
+pub fn write_outputs(workspace: &Path) -> Result<Written> {
+    let report = reviewed_report(workspace)?;
+    let mut files = Vec::new();
+    for (name, bytes) in render_outputs(&report)? {
         let path = workspace.join(name);
         write_whole(&path, &bytes)?;
         files.push(path);

@@ -71,18 +71,14 @@ struct Queue {
     color: bool,
 }
 
-/// Runs the queue on the terminal until the reviewer quits.
-pub fn run(workspace: &Path, reviewer: &str, color: bool) -> Result<()> {
-    let ws = ReviewWorkspace::load(workspace)?;
-    let store = Store::open(workspace)?;
+/// The items to review, in queue order: pending and stale items of controls not marked not
+/// applicable; controls nobody has accepted evidence for first, the mapper's gaps before its
+/// weak controls before the rest, then most confident first. The web UI's queue
+/// (`controlmap serve`) uses this same order.
+pub fn ordered_items(ws: &ReviewWorkspace, store: &Store) -> Result<Vec<Item>> {
     let current = store.current_decisions()?;
     let na = store.not_applicable()?;
-    // Controls that already have evidence a reviewer accepted.
-    let covered: HashSet<String> = current
-        .values()
-        .filter(|d| d.verdict.is_evidence() && ws.passages.contains_key(&d.content_hash))
-        .map(|d| d.control.clone())
-        .collect();
+    let covered = covered_controls(ws, &current);
     let rank = |control: &str| {
         let mapper = ws
             .controls
@@ -109,6 +105,118 @@ pub fn run(workspace: &Path, reviewer: &str, color: bool) -> Result<()> {
                 .total_cmp(&a.confidence.unwrap_or(0.0))
         })
     });
+    Ok(items)
+}
+
+/// Controls that already have evidence a reviewer accepted, on passages still in the workspace.
+fn covered_controls(
+    ws: &ReviewWorkspace,
+    current: &std::collections::HashMap<(String, String), Decision>,
+) -> HashSet<String> {
+    current
+        .values()
+        .filter(|d| d.verdict.is_evidence() && ws.passages.contains_key(&d.content_hash))
+        .map(|d| d.control.clone())
+        .collect()
+}
+
+/// The records that undo a verdict: for each pair it decided, a new record restoring what was
+/// there before (the old verdict again, or a withdrawal when the pair was undecided). Undo
+/// never deletes; the history keeps both.
+pub fn undo_records(
+    ws: &ReviewWorkspace,
+    before: Vec<((String, String), Option<Decision>)>,
+    reviewer: &str,
+) -> Vec<Decision> {
+    before
+        .into_iter()
+        .map(|((hash, control), before)| match before {
+            Some(old) => {
+                let fresh =
+                    Decision::new(&hash, &control, old.verdict, reviewer, &old.passage_text);
+                Decision {
+                    uid: fresh.uid,
+                    decided_at: fresh.decided_at,
+                    reviewer: fresh.reviewer,
+                    ..old
+                }
+            }
+            None => {
+                let mut d = Decision::new(&hash, &control, Verdict::Withdrawn, reviewer, "");
+                if let Some(p) = ws.passages.get(&hash) {
+                    d.passage_text = p.text.clone();
+                }
+                d
+            }
+        })
+        .collect()
+}
+
+/// The records a verdict on a queue item writes: a decision on the pair; for a stale item, the
+/// decision on the passage that replaced its text and the old decision withdrawn (with no
+/// replacement, a rejection only withdraws it). `Ok(Err(why))` when the verdict cannot be
+/// made on this item (the reason is for the reviewer); `Err` when the store fails.
+pub fn verdict_records(
+    ws: &ReviewWorkspace,
+    store: &Store,
+    current: &std::collections::HashMap<(String, String), Decision>,
+    item: &Item,
+    verdict: Verdict,
+    reviewer: &str,
+    comment: Option<String>,
+) -> Result<std::result::Result<Vec<Decision>, String>> {
+    let mut records = Vec::new();
+    let mut pairs = Vec::new();
+    if item.status == Status::Stale {
+        // Decide on the text that replaced the old one, and drop the old decision; with no
+        // replacement, `r` only drops it.
+        match &item.replacement {
+            Some(r) => {
+                pairs.push((r.content_hash.clone(), item.control.clone(), verdict));
+            }
+            None if verdict == Verdict::Accepted => {
+                return Ok(Err(
+                    "the passage is gone: nothing to accept (r drops the old decision)".into(),
+                ));
+            }
+            None => {}
+        }
+        pairs.push((
+            item.content_hash.clone(),
+            item.control.clone(),
+            Verdict::Withdrawn,
+        ));
+    } else {
+        pairs.push((item.content_hash.clone(), item.control.clone(), verdict));
+    }
+    for (hash, control, v) in &pairs {
+        let unsuggested = *v != Verdict::Withdrawn
+            && ws.suggestion(hash, control).is_none()
+            && store.latest(hash, control)?.is_none();
+        // A replacement the last run did not suggest: accepting it links it by hand, and
+        // rejecting it only drops the old decision.
+        let v = match (*v, unsuggested) {
+            (Verdict::Accepted, true) => Verdict::Linked,
+            (Verdict::Rejected, true) => continue,
+            (v, _) => v,
+        };
+        match decision_for(ws, store, current, hash, control, v, reviewer) {
+            Ok(d) => records.push(Decision {
+                comment: comment.clone(),
+                ..d
+            }),
+            Err(e) => return Ok(Err(format!("{e:#}"))),
+        }
+    }
+    Ok(Ok(records))
+}
+
+/// Runs the queue on the terminal until the reviewer quits.
+pub fn run(workspace: &Path, reviewer: &str, color: bool) -> Result<()> {
+    let ws = ReviewWorkspace::load(workspace)?;
+    let store = Store::open(workspace)?;
+    let covered = covered_controls(&ws, &store.current_decisions()?);
+    let items = ordered_items(&ws, &store)?;
     let n = items.len();
     let mut q = Queue {
         ws,
@@ -181,60 +289,21 @@ impl Queue {
             return Ok(());
         };
         let current = self.store.current_decisions()?;
-        let mut records = Vec::new();
-        let mut pairs = Vec::new();
-        if item.status == Status::Stale {
-            // Decide on the text that replaced the old one, and drop the old decision; with no
-            // replacement, `r` only drops it.
-            match &item.replacement {
-                Some(r) => {
-                    pairs.push((r.content_hash.clone(), item.control.clone(), verdict));
-                }
-                None if verdict == Verdict::Accepted => {
-                    self.message =
-                        "the passage is gone: nothing to accept (r drops the old decision)".into();
-                    return Ok(());
-                }
-                None => {}
+        let records = match verdict_records(
+            &self.ws,
+            &self.store,
+            &current,
+            item,
+            verdict,
+            &self.reviewer,
+            self.comment.clone(),
+        )? {
+            Ok(records) => records,
+            Err(why) => {
+                self.message = why;
+                return Ok(());
             }
-            pairs.push((
-                item.content_hash.clone(),
-                item.control.clone(),
-                Verdict::Withdrawn,
-            ));
-        } else {
-            pairs.push((item.content_hash.clone(), item.control.clone(), verdict));
-        }
-        for (hash, control, v) in &pairs {
-            let unsuggested = *v != Verdict::Withdrawn
-                && self.ws.suggestion(hash, control).is_none()
-                && self.store.latest(hash, control)?.is_none();
-            // A replacement the last run did not suggest: accepting it links it by hand, and
-            // rejecting it only drops the old decision.
-            let v = match (*v, unsuggested) {
-                (Verdict::Accepted, true) => Verdict::Linked,
-                (Verdict::Rejected, true) => continue,
-                (v, _) => v,
-            };
-            match decision_for(
-                &self.ws,
-                &self.store,
-                &current,
-                hash,
-                control,
-                v,
-                &self.reviewer,
-            ) {
-                Ok(d) => records.push(Decision {
-                    comment: self.comment.clone(),
-                    ..d
-                }),
-                Err(e) => {
-                    self.message = format!("{e:#}");
-                    return Ok(());
-                }
-            }
-        }
+        };
         let before = records
             .iter()
             .map(|d| (d.key(), current.get(&d.key()).cloned()))
@@ -259,36 +328,7 @@ impl Queue {
             self.message = "nothing to undo in this session".into();
             return Ok(());
         };
-        let records: Vec<Decision> = step
-            .before
-            .into_iter()
-            .map(|((hash, control), before)| match before {
-                // Restore what was there before: a new record with the old verdict.
-                Some(old) => {
-                    let fresh = Decision::new(
-                        &hash,
-                        &control,
-                        old.verdict,
-                        &self.reviewer,
-                        &old.passage_text,
-                    );
-                    Decision {
-                        uid: fresh.uid,
-                        decided_at: fresh.decided_at,
-                        reviewer: fresh.reviewer,
-                        ..old
-                    }
-                }
-                None => {
-                    let mut d =
-                        Decision::new(&hash, &control, Verdict::Withdrawn, &self.reviewer, "");
-                    if let Some(p) = self.ws.passages.get(&hash) {
-                        d.passage_text = p.text.clone();
-                    }
-                    d
-                }
-            })
-            .collect();
+        let records = undo_records(&self.ws, step.before, &self.reviewer);
         self.store.record(&records)?;
         self.done[step.item] = None;
         self.pos = step.item;

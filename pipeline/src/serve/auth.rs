@@ -1,0 +1,230 @@
+//! Who may use the server, and as whom: open access on loopback (with a loopback `Host`, so a
+//! DNS-rebound page cannot reach it), or access tokens, each naming the reviewer its decisions
+//! are recorded for.
+
+use std::{path::Path, sync::Arc};
+
+use anyhow::{Context, Result, bail};
+use axum::{
+    extract::{Query, Request, State},
+    http::{HeaderMap, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::{AppError, AppState, Session, host_name, safe_back};
+
+/// The cookie a `/login?token=…` sets.
+const COOKIE: &str = "controlmap_token";
+
+/// Tokens shorter than this are refused: they could be guessed.
+const MIN_TOKEN_LEN: usize = 16;
+
+/// Who may use the server.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Anyone who can reach it: loopback only.
+    Open,
+    /// Holders of a token, each `(reviewer, token)`.
+    Tokens(Vec<(String, String)>),
+}
+
+/// Reads a tokens file: one `name:token` a line (`#` comments and blank lines ignored).
+pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
+    let text = fs_err::read_to_string(path)?;
+    let mut tokens: Vec<(String, String)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((name, token)) = line.split_once(':') else {
+            bail!("{}:{}: expected `name:token`", path.display(), n + 1);
+        };
+        let (name, token) = (name.trim(), token.trim());
+        if name.is_empty() {
+            bail!("{}:{}: the reviewer name is empty", path.display(), n + 1);
+        }
+        check_token(token).with_context(|| format!("{}:{}", path.display(), n + 1))?;
+        if tokens.iter().any(|(_, t)| t == token) {
+            bail!("{}:{}: this token is given twice", path.display(), n + 1);
+        }
+        tokens.push((name.to_string(), token.to_string()));
+    }
+    if tokens.is_empty() {
+        bail!("{} has no `name:token` lines", path.display());
+    }
+    Ok(tokens)
+}
+
+/// A token must be long enough not to be guessed, and fit in a header and a cookie.
+pub fn check_token(token: &str) -> Result<()> {
+    if token.len() < MIN_TOKEN_LEN {
+        bail!("an access token needs at least {MIN_TOKEN_LEN} characters");
+    }
+    if !token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+    {
+        bail!("an access token may hold letters, digits and -._~+/= only");
+    }
+    Ok(())
+}
+
+/// Equal in time independent of where the strings differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// The token a request carries: `Authorization: Bearer`, else the login cookie.
+fn presented(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
+    {
+        return Some(t.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl AppState {
+    /// The session of a request's token, if it is one of ours.
+    fn session_for(&self, token: &str) -> Option<Session> {
+        match &self.config.access {
+            Access::Open => None,
+            Access::Tokens(tokens) => {
+                tokens
+                    .iter()
+                    .find(|(_, t)| same(t, token))
+                    .map(|(n, t)| Session {
+                        reviewer: n.clone(),
+                        csrf: self.csrf_for(t),
+                    })
+            }
+        }
+    }
+}
+
+/// The auth layer: puts a [`Session`] in the request, or answers it.
+pub(super) async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let session = match &state.config.access {
+        Access::Open => {
+            // Open access is for loopback: a page from elsewhere that rebinds its DNS name to
+            // 127.0.0.1 sends its own name as Host, and is refused here.
+            let local = host_name(req.headers())
+                .is_some_and(|h| matches!(h.as_str(), "localhost" | "127.0.0.1" | "::1"));
+            if !local {
+                return AppError::new(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "this server answers only to localhost, 127.0.0.1 or [::1]",
+                )
+                .into_response();
+            }
+            Session {
+                reviewer: state.config.reviewer.clone(),
+                csrf: state.csrf_for(""),
+            }
+        }
+        Access::Tokens(_) => {
+            let path = req.uri().path();
+            if path == "/login" || path.starts_with("/assets/") {
+                return next.run(req).await;
+            }
+            match presented(req.headers()).and_then(|t| state.session_for(&t)) {
+                Some(s) => s,
+                None => {
+                    return AppError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "this server needs an access token: open /login?token=YOUR_TOKEN, or \
+                         send `Authorization: Bearer YOUR_TOKEN`",
+                    )
+                    .into_response();
+                }
+            }
+        }
+    };
+    req.extensions_mut().insert(session);
+    next.run(req).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginQuery {
+    token: Option<String>,
+    next: Option<String>,
+}
+
+/// `/login?token=…`: a valid token becomes an HttpOnly, SameSite=Strict cookie.
+pub(super) async fn login(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    if matches!(state.config.access, Access::Open) {
+        return Redirect::to("/").into_response();
+    }
+    let Some(token) = q.token.filter(|t| state.session_for(t).is_some()) else {
+        return AppError::new(StatusCode::UNAUTHORIZED, "that is not a valid access token")
+            .into_response();
+    };
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(&safe_back(q.next.as_deref())),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_files_name_reviewers() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("tokens");
+        fs_err::write(
+            &p,
+            "# reviewers\nalice: aaaaaaaaaaaaaaaaaaaa\n\nbob:bbbbbbbbbbbbbbbbbbbb\n",
+        )
+        .unwrap();
+        let tokens = load_tokens(&p).unwrap();
+        assert_eq!(
+            tokens,
+            [
+                ("alice".to_string(), "a".repeat(20)),
+                ("bob".to_string(), "b".repeat(20))
+            ]
+        );
+        fs_err::write(&p, "alice:short\n").unwrap();
+        let e = format!("{:#}", load_tokens(&p).unwrap_err());
+        assert!(e.contains(":1") && e.contains("16 characters"), "{e}");
+        fs_err::write(&p, "no colon here\n").unwrap();
+        assert!(load_tokens(&p).is_err());
+    }
+
+    #[test]
+    fn tokens_are_read_from_bearer_or_cookie() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=b; controlmap_token=xyz".parse().unwrap());
+        assert_eq!(presented(&h).as_deref(), Some("xyz"));
+        h.insert(header::AUTHORIZATION, "Bearer abc".parse().unwrap());
+        assert_eq!(presented(&h).as_deref(), Some("abc"));
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+}

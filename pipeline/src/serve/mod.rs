@@ -1,0 +1,401 @@
+//! The web UI (`controlmap serve`): coverage at a glance, each control's evidence, the review
+//! queue, search and documents, as pages rendered on the server with maud, a little plain
+//! JavaScript for keyboard shortcuts and in-place updates, and the exports.
+//!
+//! It owns no domain logic: coverage comes from [`crate::report`], decisions go through the
+//! review [`crate::review::Store`] exactly as the CLI's do, the queue order is
+//! [`crate::review::queue::ordered_items`], and search is [`crate::commands::search::Engine`].
+//!
+//! Security model (policy files are untrusted input, and the server may face a network):
+//! - every value spliced into a page is HTML-escaped by maud; text is never inserted raw;
+//! - a strict Content-Security-Policy ([`CSP`]): scripts and styles only from `/assets/`,
+//!   which are embedded in the binary; nothing inline;
+//! - every POST carries a CSRF token tied to the session, and a POST whose `Origin` is
+//!   another site is refused;
+//! - on loopback, requests must name a loopback host (against DNS rebinding); any other bind
+//!   address needs access tokens ([`Access::Tokens`]), sent as `Authorization: Bearer` or
+//!   kept in an HttpOnly, SameSite=Strict cookie after `/login?token=…`;
+//! - `--read-only` shows no actions and refuses every POST;
+//! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
+//!   are a fixed set, documents are looked up in the workspace's `documents.json`.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use controlmap_models::DeviceChoice;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    catalog::Catalog,
+    commands::search::Engine,
+    review::{Decision, Store},
+};
+
+mod actions;
+mod auth;
+mod pages;
+
+pub use auth::{Access, check_token as auth_check_token, load_tokens};
+
+/// The Content-Security-Policy of every response: nothing inline, nothing from elsewhere.
+/// (`connect-src 'self'` lets the page's script post its forms in place.)
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                       connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                       base-uri 'none'";
+
+/// The largest request body accepted (a decision form is well under 1 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The default address: loopback only.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8642";
+
+/// What the server serves, to whom, and how.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The workspace `controlmap run` wrote.
+    pub workspace: PathBuf,
+    /// The address asked for (the port may be 0).
+    pub bind: SocketAddr,
+    pub access: Access,
+    /// Show no actions and refuse every POST (for auditors).
+    pub read_only: bool,
+    /// Who decisions are recorded for when access is open or by a single token.
+    pub reviewer: String,
+    /// Model directory for search (as `controlmap search --model`).
+    pub model: Option<PathBuf>,
+    pub device: DeviceChoice,
+}
+
+/// Why the server will not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "{0} is not a loopback address: serving on it needs an access token (--token TOKEN or \
+         --tokens-file FILE with `name:token` lines); or bind to 127.0.0.1"
+    )]
+    NeedsToken(SocketAddr),
+
+    #[error(
+        "port {port} on {ip} is already in use (another `controlmap serve`?); pass another port \
+         with --bind {ip}:PORT, or --bind {ip}:0 for any free one"
+    )]
+    PortTaken { ip: std::net::IpAddr, port: u16 },
+
+    #[error(
+        "{0} is not a controlmap workspace (no report.json); run `controlmap run POLICY_DIR \
+         --workspace DIR` first and pass that DIR with --workspace"
+    )]
+    NoWorkspace(PathBuf),
+}
+
+impl Config {
+    /// Refuses what must not start: a non-loopback address without tokens, a folder that is
+    /// not a workspace.
+    pub fn check(&self) -> Result<(), StartError> {
+        if !self.bind.ip().is_loopback() && matches!(self.access, Access::Open) {
+            return Err(StartError::NeedsToken(self.bind));
+        }
+        if !self
+            .workspace
+            .join(crate::report::outputs::REPORT_JSON)
+            .is_file()
+        {
+            return Err(StartError::NoWorkspace(self.workspace.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// A reviewer's verdicts through the UI, newest last, for undo: each the pairs it decided and
+/// what each was before.
+type UndoStack = Vec<Vec<((String, String), Option<Decision>)>>;
+
+/// What every request shares.
+pub struct AppState {
+    config: Config,
+    /// Per-process secret the CSRF tokens are derived from.
+    secret: [u8; 32],
+    catalog: Catalog,
+    /// Opened on the first search (loading the model takes seconds), then kept.
+    engine: OnceLock<Result<Engine, String>>,
+    undo: Mutex<HashMap<String, UndoStack>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config) -> anyhow::Result<Arc<Self>> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret)
+            .map_err(|e| anyhow::anyhow!("no random numbers for the CSRF secret: {e}"))?;
+        Ok(Arc::new(AppState {
+            config,
+            secret,
+            catalog: Catalog::builtin(),
+            engine: OnceLock::new(),
+            undo: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn workspace(&self) -> &Path {
+        &self.config.workspace
+    }
+
+    /// The CSRF token of a session (the reviewer's access token, or none on open access).
+    fn csrf_for(&self, session_key: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.secret);
+        h.update(b"csrf\0");
+        h.update(session_key.as_bytes());
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The search engine, opened on first use.
+    fn engine(&self) -> Result<&Engine, String> {
+        self.engine
+            .get_or_init(|| {
+                Engine::open(
+                    self.workspace(),
+                    self.catalog.clone(),
+                    self.config.model.clone(),
+                    self.config.device,
+                )
+                .map_err(|e| format!("{e:#}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+/// Who is asking, as the auth layer found out: put in each request's extensions.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Recorded on their decisions.
+    pub reviewer: String,
+    /// Must come back with each POST.
+    pub csrf: String,
+}
+
+/// The whole application: pages, actions, assets and downloads behind the security layers.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::coverage))
+        .route("/control/{id}", get(pages::control))
+        .route("/review", get(pages::review))
+        .route("/search", get(pages::search))
+        .route("/documents", get(pages::documents))
+        .route("/document", get(pages::document))
+        .route("/download/{name}", get(pages::download))
+        .route("/assets/app.css", get(pages::css))
+        .route("/assets/app.js", get(pages::js))
+        .route("/login", get(auth::login))
+        .route("/decide", post(actions::decide))
+        .route("/na", post(actions::not_applicable))
+        .route("/undo", post(actions::undo))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Headers on every response: the CSP and its companions.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// An error page with a status; the message is escaped like everything else.
+#[derive(Debug)]
+pub(crate) struct AppError {
+    status: StatusCode,
+    message: String,
+}
+
+impl AppError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        AppError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, what)
+    }
+
+    pub(crate) fn forbidden(why: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, why)
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+    }
+}
+
+impl From<crate::review::Error> for AppError {
+    fn from(e: crate::review::Error) -> Self {
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        (self.status, pages::error_page(self.status, &self.message)).into_response()
+    }
+}
+
+/// Runs `f` (file and SQLite work) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+}
+
+/// A local path to send the browser back to after a POST: only paths on this site
+/// (`/…`, never `//host` or a URL), else `/`.
+pub(crate) fn safe_back(back: Option<&str>) -> String {
+    match back {
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && !b.chars().any(char::is_control) =>
+        {
+            b.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// The `Host` header's host name, without the port.
+pub(crate) fn host_name(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next()?.to_string()
+    } else {
+        host.rsplit_once(':')
+            .map(|(n, _)| n)
+            .unwrap_or(host)
+            .to_string()
+    };
+    Some(name.to_ascii_lowercase())
+}
+
+/// Binds the address (a clear error when the port is taken), prints the URL on stdout, then
+/// serves until the process is stopped. `on_bound` gets the URL (for `--open`).
+pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> anyhow::Result<()> {
+    config.check()?;
+    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            return Err(StartError::PortTaken {
+                ip: config.bind.ip(),
+                port: config.bind.port(),
+            }
+            .into());
+        }
+        Err(e) => return Err(anyhow::anyhow!("cannot listen on {}: {e}", config.bind)),
+    };
+    let addr = listener.local_addr()?;
+    let url = match addr {
+        SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+        SocketAddr::V4(a) => format!("http://{a}/"),
+    };
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{url}")?;
+        out.flush()?;
+    }
+    on_bound(&url);
+    let app = router(AppState::new(config)?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// Opens the decision store of the workspace for one request (SQLite serialises writers; a
+/// connection per request keeps concurrent requests apart).
+pub(crate) fn store(state: &AppState) -> Result<Store, AppError> {
+    Ok(Store::open(state.workspace())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_back() {
+        assert_eq!(safe_back(Some("/control/A.2.2")), "/control/A.2.2");
+        assert_eq!(safe_back(Some("/review?skip=2")), "/review?skip=2");
+        for bad in [
+            "//evil.example/x",
+            "https://evil.example/",
+            "/\\evil",
+            "x",
+            "",
+        ] {
+            assert_eq!(safe_back(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_back(None), "/");
+    }
+
+    #[test]
+    fn host_names_without_ports() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::HOST, HeaderValue::from_str(v).unwrap());
+            host_name(&m)
+        };
+        assert_eq!(h("127.0.0.1:8642").as_deref(), Some("127.0.0.1"));
+        assert_eq!(h("LocalHost").as_deref(), Some("localhost"));
+        assert_eq!(h("[::1]:80").as_deref(), Some("::1"));
+    }
+}
