@@ -5,7 +5,9 @@
 //! repeated to `BENCH_PASSAGES` (default 3000). Prints each run's figures and the ratio.
 //!
 //!     cargo bench -p controlmap --bench embed_vs_pytorch
-//!     BENCH_THREADS=2 BENCH_ROUNDS=3 BENCH_PRECISION=f32 cargo bench -p controlmap --bench embed_vs_pytorch
+//!     BENCH_THREADS=2 BENCH_ROUNDS=3 BENCH_PRECISION=f32,int8 cargo bench -p controlmap --bench embed_vs_pytorch
+//!
+//! `BENCH_PRECISION` is a comma-separated list; each round runs every precision, then PyTorch.
 //!
 //! PyTorch comes from `CONTROLMAP_ST_PYTHON` (default `/tmp/st/bin/python`) running
 //! `../shared/bench/st_reference.py`; set it up with
@@ -50,7 +52,8 @@ fn main() {
     let n: usize = env_or("BENCH_PASSAGES", 3000);
     let threads: usize = env_or("BENCH_THREADS", 2);
     let rounds: usize = env_or("BENCH_ROUNDS", 3);
-    let precision: String = env_or("BENCH_PRECISION", "f32".to_string());
+    let precisions: String = env_or("BENCH_PRECISION", "f32".to_string());
+    let precisions: Vec<&str> = precisions.split(',').map(str::trim).collect();
     let python: String = env_or("CONTROLMAP_ST_PYTHON", "/tmp/st/bin/python".to_string());
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let script = repo.join("../shared/bench/st_reference.py");
@@ -106,19 +109,30 @@ fn main() {
         corpus.display()
     );
 
-    let mut ours = Vec::new();
+    let mut ours: Vec<Vec<f64>> = vec![Vec::new(); precisions.len()];
     let mut theirs = Vec::new();
     for round in 1..=rounds {
-        let a = run_json(
-            Command::new(env!("CARGO_BIN_EXE_controlmap"))
-                .args(["embed", "-q", "--format", "json", "--device", "cpu"])
-                .args(["--threads", &threads.to_string(), "--precision", &precision])
-                .arg("--model")
-                .arg(&model)
-                .arg("--input")
-                .arg(&file),
-            "controlmap embed",
-        );
+        let mut line = format!("round {round}:");
+        let mut mine = Vec::new();
+        for (i, precision) in precisions.iter().enumerate() {
+            let a = run_json(
+                Command::new(env!("CARGO_BIN_EXE_controlmap"))
+                    .args(["embed", "-q", "--format", "json", "--device", "cpu"])
+                    .args(["--threads", &threads.to_string(), "--precision", precision])
+                    .arg("--model")
+                    .arg(&model)
+                    .arg("--input")
+                    .arg(&file),
+                "controlmap embed",
+            );
+            let pa = a["passages_per_s"].as_f64().unwrap();
+            line += &format!(
+                " controlmap {precision} {pa:.1} passages/s ({:.0} tokens/s) |",
+                a["tokens_per_s"].as_f64().unwrap()
+            );
+            ours[i].push(pa);
+            mine.push(pa);
+        }
         let b = run_json(
             Command::new(&python)
                 .arg(&script)
@@ -127,25 +141,25 @@ fn main() {
                 .args(["--threads", &threads.to_string()]),
             "st_reference.py",
         );
-        let (pa, pb) = (
-            a["passages_per_s"].as_f64().unwrap(),
-            b["passages_per_s"].as_f64().unwrap(),
+        let pb = b["passages_per_s"].as_f64().unwrap();
+        line += &format!(
+            " pytorch {pb:.1} passages/s ({} tokens/s) | ratio",
+            b["tokens_per_s"]
         );
-        println!(
-            "round {round}: controlmap ({precision}) {pa:.1} passages/s, {:.0} tokens/s | \
-             pytorch {pb:.1} passages/s, {} tokens/s | ratio {:.2}",
-            a["tokens_per_s"].as_f64().unwrap(),
-            b["tokens_per_s"],
-            pa / pb
-        );
-        ours.push(pa);
+        for (precision, pa) in precisions.iter().zip(&mine) {
+            line += &format!(" {precision} {:.2}", pa / pb);
+        }
+        println!("{line}");
         theirs.push(pb);
     }
-    let (a, b) = (median(ours), median(theirs));
-    println!(
-        "{{\"passages\": {}, \"threads\": {threads}, \"precision\": \"{precision}\", \
-         \"controlmap_passages_per_s\": {a:.1}, \"pytorch_passages_per_s\": {b:.1}, \"ratio\": {:.3}}}",
-        passages.len(),
-        a / b
-    );
+    let b = median(theirs);
+    for (precision, runs) in precisions.iter().zip(ours) {
+        let a = median(runs);
+        println!(
+            "{{\"passages\": {}, \"threads\": {threads}, \"precision\": \"{precision}\", \
+             \"controlmap_passages_per_s\": {a:.1}, \"pytorch_passages_per_s\": {b:.1}, \"ratio\": {:.3}}}",
+            passages.len(),
+            a / b
+        );
+    }
 }

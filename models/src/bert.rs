@@ -248,17 +248,35 @@ impl BertEmbedder {
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| invalid(dir, format!("model.safetensors cannot be read: {e}")))?;
         let mismatch = |e: Error| invalid(dir, format!("weights do not match config.json: {e}"));
-        let fast = if device.is_cpu() && options.precision == Precision::F32 {
-            FastBert::load(&weights_root(vb.clone(), &config), &config).map_err(mismatch)?
+        let int8 = options.precision == Precision::Int8;
+        if int8 && !(device.is_cpu() && Precision::Int8.available_on_cpu()) {
+            return Err(Error::Device(
+                "--precision int8 runs on the CPU and needs AVX-512 VNNI (and a build with the \
+                 default 'avx512' feature); use --precision f32"
+                    .into(),
+            ));
+        }
+        let fast = if device.is_cpu() {
+            FastBert::load(&weights_root(vb.clone(), &config), &config, int8).map_err(mismatch)?
         } else {
             None
         };
         let model = match fast {
             Some(f) => Backend::FastCpu(f),
+            None if int8 => {
+                return Err(invalid(
+                    dir,
+                    "--precision int8 supports BERT models with GELU (erf) only; use --precision f32",
+                ));
+            }
             None => Backend::Candle(BertModel::load(vb, &config).map_err(|e| mismatch(e.into()))?),
         };
 
-        let model_id = format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?);
+        // Reduced precision gives other vectors: a workspace must not mix them with float32's.
+        let mut model_id = format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?);
+        if options.precision != Precision::F32 {
+            model_id.push_str(&format!("+{}", options.precision));
+        }
         Ok(Self {
             model,
             tokenizer,

@@ -24,6 +24,7 @@ mod discovery;
 mod embedder;
 mod error;
 mod fast_cpu;
+mod int8;
 mod precision;
 
 pub use batch::{BatchPlan, plan_batches};

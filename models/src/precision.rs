@@ -9,6 +9,20 @@ pub enum Precision {
     /// float32 throughout: matches PyTorch to cosine ≥ 0.9999.
     #[default]
     F32,
+    /// int8 weights and activations (dynamic quantisation) in the attention output and
+    /// feed-forward layers, on CPUs with AVX-512 VNNI; Q/K/V, attention, softmax, GELU and
+    /// layer norm stay float32.
+    Int8,
+}
+
+impl Precision {
+    /// Whether this build can run this precision on this machine's CPU.
+    pub fn available_on_cpu(self) -> bool {
+        match self {
+            Self::F32 => true,
+            Self::Int8 => crate::int8::available(),
+        }
+    }
 }
 
 impl FromStr for Precision {
@@ -17,7 +31,10 @@ impl FromStr for Precision {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "float32" => Ok(Self::F32),
-            other => Err(format!("unknown precision '{other}' (expected f32)")),
+            "int8" | "i8" => Ok(Self::Int8),
+            other => Err(format!(
+                "unknown precision '{other}' (expected f32 or int8)"
+            )),
         }
     }
 }
@@ -26,6 +43,7 @@ impl fmt::Display for Precision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::F32 => "f32",
+            Self::Int8 => "int8",
         })
     }
 }
@@ -54,8 +72,10 @@ mod tests {
 
     #[test]
     fn parses_and_prints_names() {
+        for p in [Precision::F32, Precision::Int8] {
+            assert_eq!(p.to_string().parse::<Precision>().unwrap(), p);
+        }
         assert_eq!("F32".parse::<Precision>().unwrap(), Precision::F32);
-        assert_eq!(Precision::F32.to_string(), "f32");
         assert!("f8".parse::<Precision>().unwrap_err().contains("f8"));
     }
 }

@@ -99,6 +99,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
+    /// Number format of the model's linear layers: f32, or int8 (faster, on CPUs with
+    /// AVX-512 VNNI; vectors differ slightly, so search and eval must use the same).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
+
     /// Output on stdout: a table for people, or the report as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -224,6 +229,10 @@ pub struct SearchArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
+    /// Number format of the model (must be the one the workspace was built with).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
+
     /// A catalog file to use instead of the built-in one (for --control).
     #[arg(long)]
     pub catalog: Option<PathBuf>,
@@ -260,6 +269,10 @@ pub struct EvalArgs {
     /// Where the model runs: auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
+
+    /// Number format of the model's linear layers: f32 or int8.
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
 
     /// A catalog file to use instead of the built-in one.
     #[arg(long)]

@@ -101,6 +101,7 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
         &model_dir,
         EmbedderOptions {
             device: args.device,
+            precision: args.precision,
             ..Default::default()
         },
     )?;
