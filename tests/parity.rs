@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, ModelSearch, locate_model};
+use controlmap_models::{
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, Precision, locate_model,
+};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -58,5 +60,38 @@ fn token_ids_and_embeddings_match_pytorch() {
         );
         let c = cosine(got.row(i), &item.embedding);
         assert!(c >= 0.9999, "item {i} ({:.40}…): cosine {c}", item.text);
+    }
+}
+
+/// int8 (issue 9's reduced precision) must stay within cosine 0.99 of float32 on every item.
+#[test]
+fn int8_stays_close_to_float32_on_every_item() {
+    if !Precision::Int8.available_on_cpu() {
+        eprintln!("skipped: this CPU or build has no AVX-512 VNNI");
+        return;
+    }
+    let reference = reference();
+    let dir = locate_model(&ModelSearch::from_env(None)).unwrap_or_else(|e| panic!("{e}"));
+    let f32_model = BertEmbedder::load(&dir, DeviceChoice::Cpu).unwrap();
+    let int8_model = BertEmbedder::load_with(
+        &dir,
+        EmbedderOptions {
+            device: DeviceChoice::Cpu,
+            precision: Precision::Int8,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_ne!(f32_model.model_id(), int8_model.model_id());
+    let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
+    let want = f32_model.embed(&texts).unwrap();
+    let got = int8_model.embed(&texts).unwrap();
+    for i in 0..texts.len() {
+        let c = cosine(got.row(i), want.row(i));
+        assert!(c >= 0.99, "item {i}: int8 vs f32 cosine {c}");
+        assert!(
+            c < 0.999_999,
+            "item {i}: int8 gave float32's vector; was it used?"
+        );
     }
 }

@@ -9,7 +9,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::{DeviceChoice, Embedder, Embeddings, Error, Result, batch::plan_batches};
+use crate::{
+    DeviceChoice, Embedder, Embeddings, Error, Precision, Result, batch::plan_batches,
+    fast_cpu::FastBert,
+};
 
 /// How token vectors become one sentence vector (`1_Pooling/config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,8 @@ pub struct EmbedderOptions {
     pub token_budget: usize,
     /// Most texts per forward pass.
     pub max_batch: usize,
+    /// The number format of the linear layers.
+    pub precision: Precision,
 }
 
 impl Default for EmbedderOptions {
@@ -38,6 +43,7 @@ impl Default for EmbedderOptions {
             device: DeviceChoice::Auto,
             token_budget: 4096,
             max_batch: 64,
+            precision: Precision::F32,
         }
     }
 }
@@ -60,7 +66,7 @@ struct PoolingConfig {
 
 /// The candle BERT, its tokenizer and the pooling the model was trained with.
 pub struct BertEmbedder {
-    model: BertModel,
+    model: Backend,
     /// Truncates to `max_tokens`; used for embedding.
     tokenizer: Tokenizer,
     /// Does not truncate; used to count tokens.
@@ -84,6 +90,29 @@ impl std::fmt::Debug for BertEmbedder {
             .field("device", &self.device)
             .finish()
     }
+}
+
+/// Which forward pass runs the model.
+enum Backend {
+    /// candle-transformers' `BertModel`: any device.
+    Candle(BertModel),
+    /// The fused CPU pass in [`crate::fast_cpu`].
+    FastCpu(FastBert),
+}
+
+/// The model's root in the weights file: `embeddings.…`, `bert.embeddings.…`, or
+/// `MODEL_TYPE.embeddings.…`, as candle's `BertModel::load` accepts.
+fn weights_root<'a>(vb: VarBuilder<'a>, config: &Config) -> VarBuilder<'a> {
+    let probe = "embeddings.word_embeddings.weight";
+    if vb.contains_tensor(probe) {
+        return vb;
+    }
+    for prefix in ["bert"].into_iter().chain(config.model_type.as_deref()) {
+        if vb.contains_tensor(&format!("{prefix}.{probe}")) {
+            return vb.pp(prefix);
+        }
+    }
+    vb
 }
 
 fn invalid(dir: &Path, reason: impl Into<String>) -> Error {
@@ -218,10 +247,36 @@ impl BertEmbedder {
         // load, and we do not keep the map past this function.
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| invalid(dir, format!("model.safetensors cannot be read: {e}")))?;
-        let model = BertModel::load(vb, &config)
-            .map_err(|e| invalid(dir, format!("weights do not match config.json: {e}")))?;
+        let mismatch = |e: Error| invalid(dir, format!("weights do not match config.json: {e}"));
+        let int8 = options.precision == Precision::Int8;
+        if int8 && !(device.is_cpu() && Precision::Int8.available_on_cpu()) {
+            return Err(Error::Device(
+                "--precision int8 runs on the CPU and needs AVX-512 VNNI (and a build with the \
+                 default 'avx512' feature); use --precision f32"
+                    .into(),
+            ));
+        }
+        let fast = if device.is_cpu() {
+            FastBert::load(&weights_root(vb.clone(), &config), &config, int8).map_err(mismatch)?
+        } else {
+            None
+        };
+        let model = match fast {
+            Some(f) => Backend::FastCpu(f),
+            None if int8 => {
+                return Err(invalid(
+                    dir,
+                    "--precision int8 supports BERT models with GELU (erf) only; use --precision f32",
+                ));
+            }
+            None => Backend::Candle(BertModel::load(vb, &config).map_err(|e| mismatch(e.into()))?),
+        };
 
-        let model_id = format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?);
+        // Reduced precision gives other vectors: a workspace must not mix them with float32's.
+        let mut model_id = format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?);
+        if options.precision != Precision::F32 {
+            model_id.push_str(&format!("+{}", options.precision));
+        }
         Ok(Self {
             model,
             tokenizer,
@@ -250,8 +305,51 @@ impl BertEmbedder {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// Runs one padded batch and returns its pooled, normalised rows.
+    /// Runs one batch and returns its pooled, normalised rows.
     fn forward(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
+        match &self.model {
+            Backend::Candle(m) => self.forward_candle(m, ids),
+            Backend::FastCpu(m) => Ok(self.forward_fast(m, ids)),
+        }
+    }
+
+    /// The fused CPU pass: sequences packed without padding, pooled per sequence.
+    fn forward_fast(&self, model: &FastBert, ids: &[&[u32]]) -> Vec<Vec<f32>> {
+        let d = self.dim;
+        // An empty id list cannot happen with a tokenizer that adds [CLS]; guard anyway.
+        let seqs: Vec<&[u32]> = ids
+            .iter()
+            .map(|s| if s.is_empty() { &[0u32][..] } else { s })
+            .collect();
+        let hidden = model.forward(&seqs);
+        let mut rows = Vec::with_capacity(seqs.len());
+        let mut o = 0;
+        for s in &seqs {
+            let tokens = &hidden[o * d..(o + s.len()) * d];
+            let mut v = match self.pooling {
+                Pooling::Cls => tokens[..d].to_vec(),
+                Pooling::Mean => {
+                    let mut v = vec![0f32; d];
+                    for t in tokens.chunks_exact(d) {
+                        for (a, b) in v.iter_mut().zip(t) {
+                            *a += b;
+                        }
+                    }
+                    let n = s.len() as f32;
+                    v.iter_mut().for_each(|a| *a /= n);
+                    v
+                }
+            };
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+            v.iter_mut().for_each(|a| *a /= norm);
+            rows.push(v);
+            o += s.len();
+        }
+        rows
+    }
+
+    /// Runs one padded batch through candle's `BertModel`.
+    fn forward_candle(&self, model: &BertModel, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
         let width = ids.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
         let n = ids.len();
         let mut flat_ids = Vec::with_capacity(n * width);
@@ -265,7 +363,7 @@ impl BertEmbedder {
         let input_ids = Tensor::from_vec(flat_ids, (n, width), &self.device)?;
         let mask = Tensor::from_vec(flat_mask, (n, width), &self.device)?;
         let type_ids = input_ids.zeros_like()?;
-        let hidden = self.model.forward(&input_ids, &type_ids, Some(&mask))?; // (n, width, dim)
+        let hidden = model.forward(&input_ids, &type_ids, Some(&mask))?; // (n, width, dim)
         let pooled = match self.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
             Pooling::Mean => {
@@ -422,6 +520,7 @@ mod tests {
             device: DeviceChoice::Cpu,
             token_budget: 40,
             max_batch: 3,
+            ..Default::default()
         };
         let e = BertEmbedder::load_with(dir.path(), opts).unwrap();
         let texts = [

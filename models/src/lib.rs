@@ -23,6 +23,9 @@ mod device;
 mod discovery;
 mod embedder;
 mod error;
+mod fast_cpu;
+mod int8;
+mod precision;
 
 pub use batch::{BatchPlan, plan_batches};
 pub use bert::{BertEmbedder, EmbedderOptions, Pooling};
@@ -30,5 +33,6 @@ pub use device::DeviceChoice;
 pub use discovery::{DEFAULT_MODEL_REPO, FETCH_COMMAND, ModelSearch, locate_model};
 pub use embedder::{Embedder, Embeddings};
 pub use error::{Error, Result};
+pub use precision::{Precision, cpu_threads, set_cpu_threads};
 
 pub mod testing;

@@ -4,7 +4,7 @@
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use controlmap_models::DeviceChoice;
+use controlmap_models::{DeviceChoice, Precision};
 
 use crate::commands;
 
@@ -18,6 +18,11 @@ pub struct Cli {
     /// Print no progress bars or notes on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// CPU threads for the model and parallel work [default: $RAYON_NUM_THREADS, else one
+    /// per core].
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
 
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -43,6 +48,13 @@ pub enum Command {
     /// Examples: controlmap eval     (the sample corpus, and ../shared/eval when present)
     ///           controlmap eval --gold my-labels.json
     Eval(EvalArgs),
+
+    /// Embed one passage per line of a file and report passages/s and tokens/s; optionally
+    /// write the vectors (.npy, float32, one row per non-blank line; or .jsonl with line numbers).
+    ///
+    /// Examples: controlmap embed --input passages.txt --output vectors.npy
+    ///           cat passages.txt | controlmap embed --input - --format json --threads 2
+    Embed(EmbedArgs),
 
     /// Write the reports again from a workspace's report.json and its current review
     /// decisions, without re-running the pipeline: report.json, report.html, evidence.csv
@@ -94,6 +106,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
+    /// Number format of the model's linear layers: f32, or int8 (faster, on CPUs with
+    /// AVX-512 VNNI; vectors differ slightly, so search and eval must use the same).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
+
     /// Output on stdout: a table for people, or the report as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -114,6 +131,35 @@ pub struct RunArgs {
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
     pub fail_on_gaps: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EmbedArgs {
+    /// One passage per line (`-` for stdin). Blank lines are skipped: output row i is the
+    /// i-th non-blank line.
+    #[arg(long, short)]
+    pub input: PathBuf,
+
+    /// Where to write the vectors: FILE.npy (NumPy float32, shape (passages, dim)) or
+    /// FILE.jsonl (`{"line": N, "embedding": [...]}`, N the 1-based input line).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+
+    /// The summary on stdout: one line for people, or a JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Model directory [default: $CONTROLMAP_MODEL, then the Hugging Face cache].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+
+    /// Where the model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// Number format of the linear layers (see the README's Throughput section).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
 }
 
 #[derive(Debug, clap::Args)]
@@ -190,6 +236,10 @@ pub struct SearchArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
+    /// Number format of the model (must be the one the workspace was built with).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
+
     /// A catalog file to use instead of the built-in one (for --control).
     #[arg(long)]
     pub catalog: Option<PathBuf>,
@@ -232,6 +282,10 @@ pub struct EvalArgs {
     /// Where the model runs: auto, cpu, cuda or metal.
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
+
+    /// Number format of the model's linear layers: f32 or int8.
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
 
     /// A catalog file to use instead of the built-in one.
     #[arg(long)]
@@ -277,10 +331,14 @@ impl ColorChoice {
 /// 2 error (usage errors are clap's 2 as well).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        controlmap_models::set_cpu_threads(n);
+    }
     let result = match &cli.command {
         Command::Run(args) => commands::run::run(args, &cli),
         Command::Search(args) => commands::search::run(args, &cli),
         Command::Eval(args) => commands::eval::run(args, &cli),
+        Command::Embed(args) => commands::embed::run(args, &cli),
         Command::Report(args) => commands::report::run(args, &cli),
         Command::Review(args) => commands::review::run(args, &cli),
         Command::Serve(args) => commands::serve::run(args, &cli),

@@ -68,6 +68,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         &model_dir,
         EmbedderOptions {
             device: args.device,
+            precision: args.precision,
             ..Default::default()
         },
     )?;

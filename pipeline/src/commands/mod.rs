@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod embed;
 pub mod eval;
 pub mod parse_worker;
 pub mod report;

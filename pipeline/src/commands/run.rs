@@ -93,6 +93,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         &model_dir,
         EmbedderOptions {
             device: args.device,
+            precision: args.precision,
             ..Default::default()
         },
     )?;

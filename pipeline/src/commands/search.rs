@@ -9,7 +9,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
 use controlmap_models::{
-    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, locate_model,
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, Precision, locate_model,
 };
 use serde::Serialize;
 
@@ -132,12 +132,14 @@ impl Engine {
         catalog: Catalog,
         model: Option<PathBuf>,
         device: DeviceChoice,
+        precision: Precision,
     ) -> Result<Self> {
         let model_dir = locate_model(&ModelSearch::from_env(model))?;
         let embedder = BertEmbedder::load_with(
             &model_dir,
             EmbedderOptions {
                 device,
+                precision,
                 ..Default::default()
             },
         )?;
@@ -195,7 +197,13 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     };
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
-    let engine = Engine::open(&ws, catalog, args.model.clone(), args.device)?;
+    let engine = Engine::open(
+        &ws,
+        catalog,
+        args.model.clone(),
+        args.device,
+        args.precision,
+    )?;
     let results = engine.search(&Query {
         text: args.query.clone(),
         control: args.control.clone(),

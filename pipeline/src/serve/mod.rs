@@ -184,6 +184,7 @@ impl AppState {
                     self.catalog.clone(),
                     self.config.model.clone(),
                     self.config.device,
+                    controlmap_models::Precision::default(),
                 )
                 .map_err(|e| format!("{e:#}"))
             })

@@ -1,0 +1,285 @@
+//! Int8 linear layers on AVX-512 VNNI (`vpdpbusd`: 64 byte products per instruction, four
+//! times float32's FMA rate).
+//!
+//! Weights are quantised once per output column (symmetric, scale = max |w| / 127);
+//! activations per row at each call (scale = max |x| / 127), stored as unsigned bytes with
+//! an offset of 128 because `vpdpbusd` multiplies unsigned by signed bytes. The offset is
+//! taken back out with each column's weight sum: Σ (x+128)·w = Σ x·w + 128·Σ w. Accumulation
+//! is exact in int32; the result is rescaled to float32 and the bias added in the same pass.
+//! This is PyTorch's "dynamic quantisation" scheme.
+
+use rayon::prelude::*;
+
+/// Rows and columns of one register tile: 6 rows × 4 vectors of 16 int32 = 24 accumulators.
+const TR: usize = 6;
+const TC: usize = 64;
+
+/// A linear layer `y = x · W + b` with int8 weights packed for the VNNI kernel.
+pub struct QLinear {
+    /// Per 64-column block, per group of 4 inputs: 64 columns × 4 bytes.
+    packed: Vec<i8>,
+    /// Per output column (padded to a multiple of 64): the weight scale, 128 × the sum of
+    /// the column's int8 weights, and the bias.
+    col_scale: Vec<f32>,
+    col_comp: Vec<f32>,
+    bias: Vec<f32>,
+    din: usize,
+    dout: usize,
+}
+
+/// Whether this CPU and build can run [`QLinear`].
+pub fn available() -> bool {
+    #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+    {
+        is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+/// Round to nearest, vectorisable (f32::round is a libm call).
+#[inline(always)]
+fn round(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0;
+    (x + SHIFT) - SHIFT
+}
+
+impl QLinear {
+    /// Quantises `w` (`(din, dout)` row-major) and `b` (`dout`). `None` when `din` is not a
+    /// multiple of 4.
+    pub fn new(w: &[f32], b: &[f32], din: usize, dout: usize) -> Option<Self> {
+        if !din.is_multiple_of(4) || din == 0 {
+            return None;
+        }
+        let padded = dout.next_multiple_of(TC);
+        let mut col_scale = vec![0f32; padded];
+        let mut col_comp = vec![0f32; padded];
+        let mut bias = vec![0f32; padded];
+        bias[..dout].copy_from_slice(b);
+        let mut q = vec![0i8; din * padded];
+        for n in 0..dout {
+            let max = (0..din).map(|k| w[k * dout + n].abs()).fold(0f32, f32::max);
+            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            col_scale[n] = scale;
+            let mut sum = 0i32;
+            for k in 0..din {
+                let v = round(w[k * dout + n] / scale).clamp(-127.0, 127.0) as i8;
+                q[k * padded + n] = v;
+                sum += v as i32;
+            }
+            col_comp[n] = 128.0 * sum as f32;
+        }
+        let groups = din / 4;
+        let mut packed = vec![0i8; din * padded];
+        for cb in 0..padded / TC {
+            for g in 0..groups {
+                for c in 0..TC {
+                    for i in 0..4 {
+                        packed[((cb * groups + g) * TC + c) * 4 + i] =
+                            q[(4 * g + i) * padded + cb * TC + c];
+                    }
+                }
+            }
+        }
+        Some(Self {
+            packed,
+            col_scale,
+            col_comp,
+            bias,
+            din,
+            dout,
+        })
+    }
+
+    /// `out = x · W + b` for `x` of shape (rows, din); `out` becomes (rows, dout).
+    /// Call only when [`available`] says so.
+    pub fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        let din = self.din;
+        let padded_rows = rows.next_multiple_of(TR);
+        // Quantise each row; padding rows are zeros (byte 128).
+        let mut xq = vec![128u8; padded_rows * din];
+        let mut row_scale = vec![0f32; padded_rows];
+        xq.par_chunks_mut(din)
+            .zip(row_scale.par_iter_mut())
+            .zip(x.par_chunks(din))
+            .for_each(|((q, s), row)| {
+                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+                if max == 0.0 {
+                    return;
+                }
+                *s = max / 127.0;
+                let inv = 127.0 / max;
+                for (q, v) in q.iter_mut().zip(row) {
+                    *q = (round(v * inv).clamp(-127.0, 127.0) as i32 + 128) as u8;
+                }
+            });
+        out.clear();
+        out.resize(rows * self.dout, 0.0);
+        let dout = self.dout;
+        let out_ptr = OutPtr(out.as_mut_ptr());
+        // Tasks of 8 row tiles; each walks every column block, reusing one block of weights
+        // across its rows while it is in cache.
+        let tiles = padded_rows / TR;
+        let per_task = 8;
+        (0..tiles.div_ceil(per_task))
+            .into_par_iter()
+            .for_each(|task| {
+                let out_ptr = &out_ptr;
+                for cb in 0..self.col_scale.len() / TC {
+                    for t in task * per_task..((task + 1) * per_task).min(tiles) {
+                        let r0 = t * TR;
+                        let c0 = cb * TC;
+                        let cols = dout.saturating_sub(c0).min(TC);
+                        // SAFETY: the tile reads rows r0..r0+6 of `xq` (padded), block cb of
+                        // `packed` and columns c0..c0+64 of the per-column vectors (padded), and
+                        // writes only rows < `rows` and columns < `dout` of its own tile of `out`.
+                        #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+                        unsafe {
+                            kernel::tile(
+                                xq.as_ptr().add(r0 * din),
+                                din,
+                                self.packed.as_ptr().add(cb * (din / 4) * TC * 4),
+                                din / 4,
+                                out_ptr.0.add(r0 * dout + c0),
+                                dout,
+                                rows.saturating_sub(r0).min(TR),
+                                cols,
+                                row_scale.as_ptr().add(r0),
+                                self.col_scale.as_ptr().add(c0),
+                                self.col_comp.as_ptr().add(c0),
+                                self.bias.as_ptr().add(c0),
+                            );
+                        }
+                        #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
+                        let _ = (r0, c0, cols, out_ptr);
+                    }
+                }
+            });
+    }
+}
+
+struct OutPtr(*mut f32);
+// SAFETY: tiles write disjoint parts of the output (see `forward`).
+unsafe impl Sync for OutPtr {}
+unsafe impl Send for OutPtr {}
+
+// AVX-512 intrinsics are stable from Rust 1.89; the `avx512` feature that compiles this
+// module is documented as needing 1.89 (the workspace's 1.88 builds without it).
+#[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+#[allow(clippy::incompatible_msrv)]
+mod kernel {
+    use std::arch::x86_64::*;
+
+    use super::{TC, TR};
+
+    /// One 6 × 64 tile: int8 dot products over `groups` × 4 inputs, then
+    /// `(acc − comp) · row_scale · col_scale + bias` stored for the first `rows` × `cols`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn tile(
+        a: *const u8,
+        lda: usize,
+        b: *const i8,
+        groups: usize,
+        out: *mut f32,
+        ldo: usize,
+        rows: usize,
+        cols: usize,
+        row_scale: *const f32,
+        col_scale: *const f32,
+        col_comp: *const f32,
+        bias: *const f32,
+    ) {
+        unsafe {
+            let mut acc = [[_mm512_setzero_si512(); 4]; TR];
+            for g in 0..groups {
+                let bp = b.add(g * TC * 4);
+                let bv = [
+                    _mm512_loadu_si512(bp as *const _),
+                    _mm512_loadu_si512(bp.add(64) as *const _),
+                    _mm512_loadu_si512(bp.add(128) as *const _),
+                    _mm512_loadu_si512(bp.add(192) as *const _),
+                ];
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let av =
+                        _mm512_set1_epi32((a.add(r * lda + 4 * g) as *const i32).read_unaligned());
+                    for (acc_rv, bvv) in acc_r.iter_mut().zip(&bv) {
+                        *acc_rv = _mm512_dpbusd_epi32(*acc_rv, av, *bvv);
+                    }
+                }
+            }
+            for (r, acc_r) in acc.iter().enumerate().take(rows) {
+                let s = _mm512_set1_ps(*row_scale.add(r));
+                for (v, acc_rv) in acc_r.iter().enumerate() {
+                    let c0 = v * 16;
+                    if c0 >= cols {
+                        break;
+                    }
+                    let mask: __mmask16 = if cols - c0 >= 16 {
+                        0xFFFF
+                    } else {
+                        (1u16 << (cols - c0)) - 1
+                    };
+                    let accf = _mm512_sub_ps(
+                        _mm512_cvtepi32_ps(*acc_rv),
+                        _mm512_loadu_ps(col_comp.add(c0)),
+                    );
+                    let scale = _mm512_mul_ps(s, _mm512_loadu_ps(col_scale.add(c0)));
+                    let y = _mm512_fmadd_ps(accf, scale, _mm512_loadu_ps(bias.add(c0)));
+                    _mm512_mask_storeu_ps(out.add(r * ldo + c0), mask, y);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_float_matmul_within_quantisation_error() {
+        if !available() {
+            eprintln!("skipped: no AVX-512 VNNI on this CPU or build");
+            return;
+        }
+        // Odd sizes: rows not a multiple of 6, columns not a multiple of 64.
+        let (rows, din, dout) = (13, 40, 80);
+        let w: Vec<f32> = (0..din * dout)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+            .collect();
+        let b: Vec<f32> = (0..dout).map(|i| i as f32 * 0.01).collect();
+        let x: Vec<f32> = (0..rows * din)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 20.0)
+            .collect();
+        let q = QLinear::new(&w, &b, din, dout).unwrap();
+        let mut got = Vec::new();
+        q.forward(&x, rows, &mut got);
+        assert_eq!(got.len(), rows * dout);
+        for r in 0..rows {
+            let xr = &x[r * din..(r + 1) * din];
+            let max_x = xr.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for n in 0..dout {
+                let col = |k: usize| w[k * dout + n];
+                let max_w = (0..din).fold(0f32, |m, k| m.max(col(k).abs()));
+                let want: f32 = (0..din).map(|k| xr[k] * col(k)).sum::<f32>() + b[n];
+                // Rounding moves each factor by at most half a step (max / 127 / 2).
+                let bound: f32 = (0..din)
+                    .map(|k| (xr[k].abs() * max_w + col(k).abs() * max_x) / 254.0)
+                    .sum::<f32>()
+                    + 1e-4;
+                let err = (got[r * dout + n] - want).abs();
+                assert!(
+                    err <= bound,
+                    "({r}, {n}): {} vs {want}, bound {bound}",
+                    got[r * dout + n]
+                );
+            }
+        }
+        assert!(QLinear::new(&w, &b, 3, 1).is_none());
+    }
+}
