@@ -269,7 +269,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     controlmap_index::dot(a, b)
 }
 
-/// Document-control text — revision tables, "Approved by … on <date>" lines — describes the
+/// Document-control text — revision tables, `"Approved by … on <date>"` lines — describes the
 /// document, not what the organisation does. It is close to the policy controls in meaning
 /// (a revision history reads like a policy review), so it is indexed and searchable but is
 /// evidence for nothing. On the sample corpus these lines were the best passage for A.2.2,
