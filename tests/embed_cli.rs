@@ -202,3 +202,41 @@ fn real_model_vectors_match_the_library() {
         assert!(c > 0.9999, "row {i}: cosine {c}");
     }
 }
+
+/// `--precision int8` reaches the model: the summary and model id say so, and the vectors
+/// are close to float32's but not identical.
+#[test]
+fn int8_precision_is_used_when_asked() {
+    if !controlmap_models::Precision::Int8.available_on_cpu() {
+        eprintln!("skipped: this CPU or build has no AVX-512 VNNI");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let model = t.path().join("model");
+    tiny_model(&model);
+    let input = t.path().join("p.txt");
+    std::fs::write(&input, LINES).unwrap();
+    let mut rows = Vec::new();
+    for precision in ["f32", "int8"] {
+        let npy = t.path().join(format!("{precision}.npy"));
+        let out = ok(controlmap()
+            .args(["embed", "-q", "--format", "json", "--precision", precision])
+            .arg("--input")
+            .arg(&input)
+            .arg("--output")
+            .arg(&npy)
+            .arg("--model")
+            .arg(&model));
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["precision"], precision);
+        assert_eq!(
+            summary["model"].as_str().unwrap().ends_with("+int8"),
+            precision == "int8"
+        );
+        rows.push(read_npy(&std::fs::read(&npy).unwrap()).1);
+    }
+    for (a, b) in rows[0].chunks_exact(32).zip(rows[1].chunks_exact(32)) {
+        let c: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(c > 0.95 && c < 0.999_999, "cosine {c}");
+    }
+}
