@@ -4,7 +4,9 @@
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use controlmap_models::{DeviceChoice, Precision};
+use controlmap_models::{
+    BertEmbedder, DeviceChoice, EmbedderOptions, ModelSearch, Precision, locate_model,
+};
 
 use crate::commands;
 
@@ -82,6 +84,40 @@ pub enum Command {
     ParseWorker(ParseWorkerArgs),
 }
 
+/// Which model to load, where it runs and in which number format; shared by every command
+/// that embeds.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// Model directory (config.json, tokenizer.json, model.safetensors) [default: $CONTROLMAP_MODEL,
+    /// then the Hugging Face cache].
+    #[arg(long = "model", id = "model", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Where the model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// Number format of the model's linear layers: f32, or int8 (faster, on CPUs with
+    /// AVX-512 VNNI; vectors differ slightly, so search and eval must use the same).
+    #[arg(long, default_value = "f32")]
+    pub precision: Precision,
+}
+
+impl ModelArgs {
+    /// The model found from `dir` (see [`locate_model`]), loaded on `device` in `precision`.
+    pub fn load(&self) -> anyhow::Result<BertEmbedder> {
+        let model_dir = locate_model(&ModelSearch::from_env(self.dir.clone()))?;
+        Ok(BertEmbedder::load_with(
+            &model_dir,
+            EmbedderOptions {
+                device: self.device,
+                precision: self.precision,
+                ..Default::default()
+            },
+        )?)
+    }
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ParseWorkerArgs {
     /// The file to parse.
@@ -97,19 +133,8 @@ pub struct RunArgs {
     #[arg(long, short)]
     pub workspace: Option<PathBuf>,
 
-    /// Model directory (config.json, tokenizer.json, model.safetensors) [default: $CONTROLMAP_MODEL,
-    /// then the Hugging Face cache].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-
-    /// Where the model runs: auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-
-    /// Number format of the model's linear layers: f32, or int8 (faster, on CPUs with
-    /// AVX-512 VNNI; vectors differ slightly, so search and eval must use the same).
-    #[arg(long, default_value = "f32")]
-    pub precision: Precision,
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// Output on stdout: a table for people, or the report as JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -149,17 +174,8 @@ pub struct EmbedArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Model directory [default: $CONTROLMAP_MODEL, then the Hugging Face cache].
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-
-    /// Where the model runs: auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-
-    /// Number format of the linear layers (see the README's Throughput section).
-    #[arg(long, default_value = "f32")]
-    pub precision: Precision,
+    #[command(flatten)]
+    pub model: ModelArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -228,17 +244,8 @@ pub struct SearchArgs {
     #[arg(long, value_enum, default_value_t = FusionChoice::Weighted)]
     pub fusion: FusionChoice,
 
-    /// Model directory (must be the model the workspace was built with).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-
-    /// Where the model runs: auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-
-    /// Number format of the model (must be the one the workspace was built with).
-    #[arg(long, default_value = "f32")]
-    pub precision: Precision,
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// A catalog file to use instead of the built-in one (for --control).
     #[arg(long)]
@@ -275,17 +282,8 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Model directory.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-
-    /// Where the model runs: auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-
-    /// Number format of the model's linear layers: f32 or int8.
-    #[arg(long, default_value = "f32")]
-    pub precision: Precision,
+    #[command(flatten)]
+    pub model: ModelArgs,
 
     /// A catalog file to use instead of the built-in one.
     #[arg(long)]
@@ -359,5 +357,19 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod definition_tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// clap checks argument ids, names and flattened groups only when asked (or on first use
+    /// in a debug build): two arguments with one id would break every command.
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

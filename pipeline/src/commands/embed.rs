@@ -11,9 +11,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use controlmap_models::{
-    BertEmbedder, Embedder, EmbedderOptions, Embeddings, ModelSearch, locate_model,
-};
+use controlmap_models::{Embedder, Embeddings};
 use serde::Serialize;
 
 use crate::cli::{Cli, EmbedArgs, Format};
@@ -108,15 +106,7 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         );
     }
 
-    let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
-    let embedder = BertEmbedder::load_with(
-        &model_dir,
-        EmbedderOptions {
-            device: args.device,
-            precision: args.precision,
-            ..Default::default()
-        },
-    )?;
+    let embedder = args.model.load()?;
     if !cli.quiet {
         eprintln!(
             "model: {} on {:?}, {} passages",
@@ -156,7 +146,7 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         tokens_per_s: tokens as f64 / seconds,
         model: embedder.model_id().to_string(),
         device: format!("{:?}", embedder.device()),
-        precision: args.precision.to_string(),
+        precision: args.model.precision.to_string(),
         threads: controlmap_models::cpu_threads(),
         dim: embedder.dim(),
     };

@@ -9,9 +9,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use controlmap_index::VectorStore;
-use controlmap_models::{
-    BertEmbedder, Embedder, EmbedderOptions, Embeddings, ModelSearch, locate_model,
-};
+use controlmap_models::{Embedder, Embeddings};
 use serde::Serialize;
 
 use crate::{
@@ -63,15 +61,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
     };
-    let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
-    let embedder = BertEmbedder::load_with(
-        &model_dir,
-        EmbedderOptions {
-            device: args.device,
-            precision: args.precision,
-            ..Default::default()
-        },
-    )?;
+    let embedder = args.model.load()?;
     let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
     let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
     let index_of: HashMap<&str, usize> = ids

@@ -8,9 +8,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use controlmap_index::{Passage as IndexPassage, TextIndex, VectorStore};
-use controlmap_models::{
-    BertEmbedder, Embedder, EmbedderOptions, Embeddings, ModelSearch, locate_model,
-};
+use controlmap_models::{Embedder, Embeddings};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
@@ -88,15 +86,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // The model first: a missing model should stop us before minutes of parsing.
     let t = Instant::now();
-    let model_dir = locate_model(&ModelSearch::from_env(args.model.clone()))?;
-    let embedder = BertEmbedder::load_with(
-        &model_dir,
-        EmbedderOptions {
-            device: args.device,
-            precision: args.precision,
-            ..Default::default()
-        },
-    )?;
+    let embedder = args.model.load()?;
     timings.load_model = t.elapsed().as_secs_f64();
     note(
         quiet,

@@ -8,10 +8,10 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
-use controlmap_models::{
-    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, Precision, locate_model,
-};
+use controlmap_models::{BertEmbedder, Embedder};
 use serde::Serialize;
+
+use crate::cli::ModelArgs;
 
 use crate::{
     catalog::Catalog,
@@ -125,24 +125,10 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Opens `workspace` (see [`find_workspace`]) with the model found from `model` (see
-    /// [`locate_model`]) on `device`.
-    pub fn open(
-        workspace: &Path,
-        catalog: Catalog,
-        model: Option<PathBuf>,
-        device: DeviceChoice,
-        precision: Precision,
-    ) -> Result<Self> {
-        let model_dir = locate_model(&ModelSearch::from_env(model))?;
-        let embedder = BertEmbedder::load_with(
-            &model_dir,
-            EmbedderOptions {
-                device,
-                precision,
-                ..Default::default()
-            },
-        )?;
+    /// Opens `workspace` (see [`find_workspace`]) with the model `model` names (see
+    /// [`ModelArgs::load`]).
+    pub fn open(workspace: &Path, catalog: Catalog, model: &ModelArgs) -> Result<Self> {
+        let embedder = model.load()?;
         let index = TextIndex::create_or_open(&workspace.join("index"))?;
         let vectors = VectorStore::open(&workspace.join("vectors.bin"), Some(embedder.model_id()))?;
         Ok(Engine {
@@ -197,13 +183,7 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     };
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
-    let engine = Engine::open(
-        &ws,
-        catalog,
-        args.model.clone(),
-        args.device,
-        args.precision,
-    )?;
+    let engine = Engine::open(&ws, catalog, &args.model)?;
     let results = engine.search(&Query {
         text: args.query.clone(),
         control: args.control.clone(),

@@ -182,9 +182,11 @@ impl AppState {
                 Engine::open(
                     self.workspace(),
                     self.catalog.clone(),
-                    self.config.model.clone(),
-                    self.config.device,
-                    controlmap_models::Precision::default(),
+                    &crate::cli::ModelArgs {
+                        dir: self.config.model.clone(),
+                        device: self.config.device,
+                        precision: controlmap_models::Precision::default(),
+                    },
                 )
                 .map_err(|e| format!("{e:#}"))
             })
