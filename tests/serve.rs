@@ -16,7 +16,7 @@ use axum::{
     body::Body,
     http::{HeaderMap, Request, StatusCode, header},
 };
-use common::{controlmap, ok, repo};
+use common::{controlmap, copy_dir, ok, repo};
 use controlmap::{
     review::{Store, Verdict, suggestions::ReviewWorkspace},
     serve::{self, Access, AppState, Config},
@@ -58,19 +58,6 @@ fn workspace() -> &'static Path {
         (t, ws)
     })
     .1
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs_err::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn config(access: Access, read_only: bool) -> Config {

@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{controlmap, ok, repo};
+use common::{controlmap, copy_dir, ok, repo};
 use controlmap::review::{Store, Verdict};
 use serde_json::{Value, json};
 
@@ -306,19 +306,6 @@ impl Drop for Browser {
             &format!("/session/{}", self.session),
             None,
         );
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for e in fs_err::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs_err::copy(e.path(), dest).unwrap();
-        }
     }
 }
 

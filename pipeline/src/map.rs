@@ -260,9 +260,13 @@ impl Default for Calibration {
 impl Calibration {
     /// The features of pair `c` of a passage's score row.
     pub fn features(row: &[f32], c: usize) -> [f32; 3] {
-        let best = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let margin = row[c] - best;
-        [row[c], margin, if margin >= 0.0 { 1.0 } else { 0.0 }]
+        Self::features_below(row[c], row_max(row))
+    }
+
+    /// The features of a pair scoring `score` in a row whose best score is `best`.
+    fn features_below(score: f32, best: f32) -> [f32; 3] {
+        let margin = score - best;
+        [score, margin, if margin >= 0.0 { 1.0 } else { 0.0 }]
     }
 
     pub fn apply(&self, x: [f32; 3]) -> f32 {
@@ -277,11 +281,12 @@ impl Calibration {
         out.par_chunks_mut(n_controls.max(1))
             .zip(scores.par_chunks(n_controls.max(1)))
             .for_each(|(out, row)| {
-                if row.iter().all(|&s| s < 0.0) {
+                let best = row_max(row);
+                if best < 0.0 {
                     return;
                 }
-                for (c, o) in out.iter_mut().enumerate() {
-                    *o = self.apply(Self::features(row, c));
+                for (o, &s) in out.iter_mut().zip(row) {
+                    *o = self.apply(Self::features_below(s, best));
                 }
             });
         out
@@ -612,6 +617,10 @@ pub fn context_of(p: &Passage) -> String {
     } else {
         p.headings.join(" ")
     }
+}
+
+fn row_max(row: &[f32]) -> f32 {
+    row.iter().copied().fold(f32::NEG_INFINITY, f32::max)
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
