@@ -65,6 +65,11 @@ pub struct Control {
     pub summary: String,
     #[serde(default)]
     pub evidence_examples: Vec<String>,
+    /// Sentences that read as if they were about this control but are not evidence for it
+    /// (its title's false friends: information classification is not "information for
+    /// interested parties"). Passages close to one score lower for the control.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counter_examples: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
     #[serde(default)]
@@ -200,6 +205,9 @@ impl Catalog {
                         "control {} has an empty evidence example or keyword",
                         c.id
                     )));
+                }
+                if c.counter_examples.iter().any(|e| empty(e)) {
+                    return Err(at(format!("control {} has an empty counter-example", c.id)));
                 }
                 match (&c.group, o.groups.is_empty()) {
                     (None, false) => {
@@ -376,6 +384,30 @@ objectives:
         let e = err(&SMALL.replace("[\"The policy is approved.\"]", "[\"\"]"));
         assert_eq!(e.line, Some(10));
         assert!(e.message.contains("empty evidence example"), "{e}");
+    }
+
+    #[test]
+    fn counter_examples_load_and_an_empty_one_is_an_error() {
+        let with = |list: &str| {
+            SMALL.replace(
+                "keywords: [policy]",
+                &format!("counter_examples: [{list}]\n        keywords: [policy]"),
+            )
+        };
+        let ok = Catalog::parse(
+            &with("\"The travel policy sets meal allowances.\""),
+            Path::new("demo.yaml"),
+        )
+        .unwrap();
+        let a22 = ok.control("A.2.2").unwrap();
+        assert_eq!(
+            a22.counter_examples,
+            ["The travel policy sets meal allowances."]
+        );
+        assert!(ok.control("A.2.3").unwrap().counter_examples.is_empty());
+        let e = err(&with("\" \""));
+        assert_eq!(e.line, Some(10));
+        assert!(e.message.contains("empty counter-example"), "{e}");
     }
 
     #[test]

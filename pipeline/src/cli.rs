@@ -268,7 +268,7 @@ pub struct EvalArgs {
     #[arg(long, short)]
     pub workspace: Option<PathBuf>,
 
-    /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, kw, ctx, nb; keys
+    /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, neg, kw, ctx, nb; keys
     /// left out are 0) and the flag `center`, e.g. `desc=0.5,max=0.5,ctx=0.35`.
     #[arg(long, default_value = "default")]
     pub weights: crate::map::Weights,

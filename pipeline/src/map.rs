@@ -125,7 +125,8 @@ pub fn top_k(row: &[f32], k: usize) -> Vec<usize> {
 /// How the signals of a (passage, control) pair combine into one score.
 ///
 /// A passage's own score is `description·cos(desc) + example_max·max cos(example) +
-/// example_mean·mean cos(example) + keywords·share`; its context's (the heading path, or an
+/// example_mean·mean cos(example) − counter·max cos(counter-example) + keywords·share`; its
+/// context's (the heading path, or an
 /// item's category) is the same without keywords; the two mix as `(own + context·ctx) /
 /// (1 + context)`, and a passage then leans towards its neighbours in the same section:
 /// `(s + neighbours·mean(neighbour s)) / (1 + neighbours)`.
@@ -137,6 +138,9 @@ pub struct Weights {
     pub example_max: f32,
     /// Mean cosine to its evidence examples.
     pub example_mean: f32,
+    /// Best cosine to one of the control's counter-examples (its title's false friends),
+    /// subtracted.
+    pub counter: f32,
     /// Share of the control's keywords found in the passage (capped at three).
     pub keywords: f32,
     /// Weight of the passage's context (heading path) against the passage itself.
@@ -154,6 +158,7 @@ impl Weights {
         description: 0.0,
         example_max: 0.0,
         example_mean: 0.0,
+        counter: 0.0,
         keywords: 0.0,
         context: 0.0,
         neighbours: 0.0,
@@ -165,11 +170,12 @@ impl Default for Weights {
     /// Chosen on the sample organisation's gold and the NIST crosswalk together (see the
     /// README's Quality section, which also gives the cross-validated figures): mostly the
     /// description, then the closest example; the heading path with half a passage's say,
-    /// the neighbours a fifth, a little for keywords.
+    /// the neighbours a fifth, a little for keywords; counter-examples push false friends down.
     fn default() -> Self {
         Self {
             description: 0.625,
             example_max: 0.375,
+            counter: 0.3,
             keywords: 0.125,
             context: 0.5,
             neighbours: 0.25,
@@ -182,10 +188,11 @@ impl std::fmt::Display for Weights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "desc={},max={},mean={},kw={},ctx={},nb={}{}",
+            "desc={},max={},mean={},neg={},kw={},ctx={},nb={}{}",
             self.description,
             self.example_max,
             self.example_mean,
+            self.counter,
             self.keywords,
             self.context,
             self.neighbours,
@@ -197,7 +204,7 @@ impl std::fmt::Display for Weights {
 impl std::str::FromStr for Weights {
     type Err = String;
 
-    /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `kw`, `ctx`, `nb` and
+    /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `neg`, `kw`, `ctx`, `nb` and
     /// the flag `center`; keys left out are 0, e.g. `desc=0.5,max=0.5,ctx=0.35`.
     fn from_str(s: &str) -> Result<Self, String> {
         if s.trim() == "default" {
@@ -210,19 +217,22 @@ impl std::str::FromStr for Weights {
                 continue;
             }
             let (key, value) = part.split_once('=').ok_or_else(|| {
-                format!("`{part}`: expected key=value (desc, max, mean, kw, ctx, nb) or center")
+                format!(
+                    "`{part}`: expected key=value (desc, max, mean, neg, kw, ctx, nb) or center"
+                )
             })?;
             let value: f32 = value.trim().parse().map_err(|e| format!("`{part}`: {e}"))?;
             let slot = match key.trim() {
                 "desc" => &mut w.description,
                 "max" => &mut w.example_max,
                 "mean" => &mut w.example_mean,
+                "neg" => &mut w.counter,
                 "kw" => &mut w.keywords,
                 "ctx" => &mut w.context,
                 "nb" => &mut w.neighbours,
                 other => {
                     return Err(format!(
-                        "unknown weight `{other}` (desc, max, mean, kw, ctx, nb, center)"
+                        "unknown weight `{other}` (desc, max, mean, neg, kw, ctx, nb, center)"
                     ));
                 }
             };
@@ -250,10 +260,10 @@ impl Default for Calibration {
     /// --fit-calibration` prints these figures.
     fn default() -> Self {
         Self {
-            score: 5.846,
-            margin: 10.020,
-            top: 2.191,
-            bias: -4.466,
+            score: 5.941,
+            margin: 8.805,
+            top: 2.210,
+            bias: -4.489,
         }
     }
 }
@@ -391,6 +401,9 @@ pub struct Mapper {
     example_owner: Vec<usize>,
     /// Examples per control.
     example_counts: Vec<usize>,
+    /// Counter-example vectors and the control each belongs to.
+    counters: Embeddings,
+    counter_owner: Vec<usize>,
     /// Lower-cased keywords per control.
     keywords: Vec<Vec<String>>,
     pub weights: Weights,
@@ -406,12 +419,18 @@ impl Mapper {
         let mut descriptions = Vec::new();
         let mut example_texts = Vec::new();
         let mut example_owner = Vec::new();
+        let mut counter_texts = Vec::new();
+        let mut counter_owner = Vec::new();
         let mut keywords = Vec::new();
         for (ci, (_, c)) in catalog.controls().enumerate() {
             descriptions.push(format!("{}. {}", c.title, c.summary.trim()));
             for e in &c.evidence_examples {
                 example_texts.push(e.clone());
                 example_owner.push(ci);
+            }
+            for e in &c.counter_examples {
+                counter_texts.push(e.as_str());
+                counter_owner.push(ci);
             }
             keywords.push(c.keywords.iter().map(|k| k.to_lowercase()).collect());
         }
@@ -426,6 +445,8 @@ impl Mapper {
             n_controls,
             descriptions: embedder.embed(&descs)?,
             examples: embedder.embed(&ex)?,
+            counters: embedder.embed(&counter_texts)?,
+            counter_owner,
             example_texts,
             example_owner,
             example_counts,
@@ -439,7 +460,8 @@ impl Mapper {
         self.n_controls
     }
 
-    /// The dense part of a vector's score row: description, best and mean example.
+    /// The dense part of a vector's score row: description, best and mean example, less the
+    /// closest counter-example.
     fn dense_row(&self, p: &[f32], row: &mut [f32]) {
         let n = self.n_controls;
         let w = self.weights;
@@ -457,6 +479,17 @@ impl Mapper {
                 k => (ex_max[c], ex_sum[c] / k as f32),
             };
             *r = w.description * desc + w.example_max * mx + w.example_mean * mean;
+        }
+        if w.counter != 0.0 {
+            let mut counter_max = vec![f32::NEG_INFINITY; n];
+            for (e, &c) in self.counters.rows().zip(&self.counter_owner) {
+                counter_max[c] = counter_max[c].max(dot(e, p));
+            }
+            for (r, m) in row.iter_mut().zip(counter_max) {
+                if m.is_finite() {
+                    *r -= w.counter * m;
+                }
+            }
         }
     }
 
@@ -799,10 +832,19 @@ mod tests {
 
     #[test]
     fn weights_parse() {
-        let w: Weights = "desc=0.2,max=0.5,nb=0.3,kw=0.1,center".parse().unwrap();
+        let w: Weights = "desc=0.2,max=0.5,nb=0.3,kw=0.1,neg=0.25,center"
+            .parse()
+            .unwrap();
         assert_eq!(
-            (w.description, w.keywords, w.neighbours, w.context, w.center),
-            (0.2, 0.1, 0.3, 0.0, true)
+            (
+                w.description,
+                w.keywords,
+                w.neighbours,
+                w.context,
+                w.counter,
+                w.center
+            ),
+            (0.2, 0.1, 0.3, 0.0, 0.25, true)
         );
         assert_eq!("default".parse::<Weights>().unwrap(), Weights::default());
         let shown = Weights::default().to_string();
@@ -900,6 +942,26 @@ mod mapper_tests {
         let moved = score(&mapper("max=1,ctx=0.5"), &e, &texts, &other, &alone);
         assert_ne!(&moved[..n], &base[..n]);
         assert_eq!(&moved[n..], &base[n..], "the second passage has no context");
+
+        // A passage that is one of A.8.5's counter-examples loses `neg` times its cosine
+        // (1) there; controls without counter-examples do not move.
+        let a85 = catalog
+            .controls()
+            .position(|(_, c)| c.id == "A.8.5")
+            .unwrap();
+        let a22 = 0;
+        let friend = catalog.control("A.8.5").unwrap().counter_examples[0].as_str();
+        let texts = [friend];
+        let (none, alone) = (Contexts::none(1), [None]);
+        let plain = score(&mapper("max=1"), &e, &texts, &none, &alone);
+        let pushed = score(&mapper("max=1,neg=0.5"), &e, &texts, &none, &alone);
+        assert!(
+            (plain[a85] - pushed[a85] - 0.5).abs() < 1e-4,
+            "{} vs {}",
+            plain[a85],
+            pushed[a85]
+        );
+        assert_eq!(plain[a22], pushed[a22]);
     }
 
     #[test]

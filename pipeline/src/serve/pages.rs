@@ -452,6 +452,12 @@ pub(super) async fn control(
                         ul { @for e in &c.evidence_examples { li { (e) } } }
                     }
                 }
+                @if !c.counter_examples.is_empty() {
+                    details {
+                        summary { "What is not evidence for it (" (c.counter_examples.len()) " look-alikes)" }
+                        ul { @for e in &c.counter_examples { li { (e) } } }
+                    }
+                }
                 @if !c.keywords.is_empty() {
                     p.keywords { "Keywords (marked in the passages): " (c.keywords.join(", ")) }
                 }
