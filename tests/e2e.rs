@@ -332,6 +332,8 @@ fn outcome_of<'a>(report: &'a Value, path: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{path} has no outcome: {}", report["file_outcomes"]))
 }
 
+/// Containment of parsers that hang or crash (through the worker's test hook) and content
+/// detection; the committed hostile fixtures are `tests/hostile.rs`'s.
 #[test]
 fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     let t = tempfile::tempdir().unwrap();
@@ -344,16 +346,10 @@ fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     )
     .unwrap();
     let pdf = std::fs::read(sample.join("customer/customer-terms-digital-services.pdf")).unwrap();
-    std::fs::write(dir.join("truncated.pdf"), &pdf[..pdf.len() / 3]).unwrap();
     // Content decides: a PDF named .txt is read as a PDF.
     std::fs::write(dir.join("terms-export.txt"), &pdf).unwrap();
     std::fs::write(dir.join("corrupt.docx"), b"PK\x03\x04 this zip ends here").unwrap();
     std::fs::write(dir.join("not-a-zip.docx"), b"just words").unwrap();
-    std::fs::write(
-        dir.join("binary.md"),
-        b"\x01\x02\x03\x04\x05\x06\x07\x08abc\x0e\x0f",
-    )
-    .unwrap();
     let docx = std::fs::read(sample.join("data/data-governance-standard.docx")).unwrap();
     std::fs::write(dir.join("hang-forever.docx"), &docx).unwrap();
     std::fs::write(dir.join("abort-now.pdf"), &pdf).unwrap();
@@ -383,12 +379,6 @@ fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     assert_eq!(outcome("terms-export.txt"), "parsed");
     assert_eq!(outcome_of(&report, "terms-export.txt")["format"], "pdf");
     assert_eq!(outcome("abort-now.pdf"), "parsed", "no hook for this one");
-    assert_eq!(outcome("truncated.pdf"), "failed");
-    assert!(
-        reason("truncated.pdf").starts_with("corrupt PDF"),
-        "{}",
-        reason("truncated.pdf")
-    );
     assert_eq!(outcome("corrupt.docx"), "failed");
     assert!(
         reason("corrupt.docx").starts_with("corrupt DOCX"),
@@ -399,12 +389,6 @@ fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
         reason("not-a-zip.docx").contains("not a zip"),
         "{}",
         reason("not-a-zip.docx")
-    );
-    assert_eq!(outcome("binary.md"), "skipped");
-    assert!(
-        reason("binary.md").contains("binary data"),
-        "{}",
-        reason("binary.md")
     );
     assert_eq!(outcome("hang-forever.docx"), "failed");
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Passages in a tantivy index: BM25 over text, title and heading, with stored fields for
 //! showing a hit.
 
-use std::{collections::HashSet, path::Path};
+use std::{borrow::Borrow, collections::HashSet, path::Path};
 
 use tantivy::{
     Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
@@ -142,8 +142,13 @@ impl TextIndex {
     }
 
     /// Replaces every passage with `passages`, in one commit: a crash before the commit
-    /// leaves the previous contents.
-    pub fn replace_all(&mut self, passages: &[Passage]) -> Result<()> {
+    /// leaves the previous contents. `passages` may be a slice or an iterator that makes
+    /// each passage as it is added, so a large folder is never copied whole.
+    pub fn replace_all<I>(&mut self, passages: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<Passage>,
+    {
         let mut w = self.writer()?;
         w.delete_all_documents()?;
         self.add_all(&w, passages)?;
@@ -154,7 +159,11 @@ impl TextIndex {
 
     /// Removes every passage of `remove` (document paths) and adds `add`, in one commit.
     /// A changed document is listed in `remove` and its new passages in `add`.
-    pub fn update(&mut self, remove: &[String], add: &[Passage]) -> Result<()> {
+    pub fn update<I>(&mut self, remove: &[String], add: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<Passage>,
+    {
         let mut w = self.writer()?;
         for d in remove {
             w.delete_term(Term::from_field_text(self.fields.document, d));
@@ -165,9 +174,14 @@ impl TextIndex {
         Ok(())
     }
 
-    fn add_all(&self, w: &IndexWriter, passages: &[Passage]) -> Result<()> {
+    fn add_all<I>(&self, w: &IndexWriter, passages: I) -> Result<()>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<Passage>,
+    {
         let f = &self.fields;
         for p in passages {
+            let p = p.borrow();
             let mut d = doc!(
                 f.id => p.id,
                 f.folder => folder_facet(&p.document),

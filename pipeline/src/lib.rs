@@ -6,6 +6,8 @@
 //! - [`walk`]: the files of a policy folder (hidden and `.controlmapignore`d paths left out);
 //! - [`parse`]: files into blocks of text under their headings;
 //! - [`chunk`]: blocks into passages within the model's token limit;
+//! - [`ordered`]: parallel work consumed in input order, with bounded read-ahead (how `run`
+//!   streams parsed files into embedding);
 //! - embedding: [`controlmap_models`];
 //! - indexing: [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
@@ -30,6 +32,7 @@ pub mod eval;
 pub mod gold;
 pub mod manifest;
 pub mod map;
+pub mod ordered;
 pub mod parse;
 pub mod report;
 pub mod review;

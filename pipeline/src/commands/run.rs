@@ -3,6 +3,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     path::{Path, PathBuf},
+    sync::Mutex,
     time::Instant,
 };
 
@@ -10,7 +11,6 @@ use anyhow::{Context, Result, bail};
 use controlmap_index::{Passage as IndexPassage, TextIndex, VectorStore};
 use controlmap_models::{Embedder, Embeddings};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::{
     catalog::Catalog,
@@ -18,6 +18,7 @@ use crate::{
     cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
     map::{Mapper, Status, Thresholds, Weights, assess, map_passages},
+    ordered::for_each_ordered,
     parse::{NotParsed, ParseOptions, parse_file_with},
     report::{
         ControlReport, EvidenceItem, FileCounts, FileOutcome, ObjectiveReport,
@@ -28,6 +29,13 @@ use crate::{
 
 /// Most passages listed per control in the report.
 const EVIDENCE_PER_CONTROL: usize = 5;
+
+/// Passages embedded per call: enough for the embedder to group them by length into full
+/// batches, few enough that one call's token encodings stay small.
+const EMBED_CHUNK: usize = 256;
+
+/// Files each parsing thread may read ahead of the embedding.
+const READ_AHEAD_PER_THREAD: usize = 4;
 
 /// The default workspace: `.controlmap` beside the policy folder.
 pub fn default_workspace(dir: &Path) -> PathBuf {
@@ -96,7 +104,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     // Walk, then parse what changed since the last run, in parallel; every file gets an
     // outcome. Unchanged documents keep their passages and vectors.
     let t = Instant::now();
-    let old = Manifest::load(&workspace, embedder.model_id());
+    let mut old = Manifest::load(&workspace, embedder.model_id());
     let index_dir = workspace.join("index");
     let mut index = match TextIndex::create_or_open(&index_dir) {
         Err(controlmap_index::Error::IncompatibleIndex { .. }) => {
@@ -120,40 +128,68 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         && index.len() as usize == old.passage_count();
 
     let found = walk(&args.dir).with_context(|| format!("cannot read {}", args.dir.display()))?;
-    let pb = bar(found.files.len() as u64, "parsing", quiet);
     let chunk_opts = ChunkOptions {
         max_tokens: embedder.max_tokens(),
         ..Default::default()
     };
     let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
     let parse_options = args.parse_options();
-    let results: Vec<(FileOutcome, Option<DocRecord>, bool)> = found
-        .files
-        .par_iter()
-        .map(|f| {
-            let r = read_file(f, &old, reuse, &parse_options, chunk_opts, &count);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-
-    let mut outcomes = Vec::new();
-    let mut manifest = Manifest {
-        version: old.version,
-        model_id: old.model_id.clone(),
-        documents: BTreeMap::new(),
+    let old_rows: HashMap<u64, usize> = match (&old_vectors, reuse) {
+        (Some(v), true) => (0..v.len()).map(|i| (v.id(i), i)).collect(),
+        _ => HashMap::new(),
     };
-    let mut changed: Vec<String> = Vec::new();
-    for (outcome, record, unchanged) in results {
-        if let Some(rec) = record {
-            if !unchanged {
-                changed.push(outcome.path.clone());
-            }
-            manifest.documents.insert(outcome.path.clone(), rec);
-        }
-        outcomes.push(outcome);
-    }
+    // Each old record is taken (not copied) by the one file that reuses it.
+    let old_paths: Vec<String> = old.documents.keys().cloned().collect();
+    let old_records: HashMap<String, Mutex<Option<DocRecord>>> = if reuse {
+        std::mem::take(&mut old.documents)
+            .into_iter()
+            .map(|(k, v)| (k, Mutex::new(Some(v))))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    // Parse and chunk in parallel, and embed as the passages come, in the walk's order: at
+    // most a few files' passages and one embedding chunk are waiting at any time, so memory
+    // grows with the passages' records and vectors only, not with documents' text.
+    let threads = rayon::current_num_threads();
+    let pb = bar(found.files.len() as u64, "reading", quiet);
+    let dim = embedder.dim();
+    let mut stream = Stream {
+        embedder: &embedder,
+        old_vectors: old_vectors.as_ref(),
+        old_rows: &old_rows,
+        dim,
+        docs: BTreeMap::new(),
+        pending: Vec::new(),
+        outcomes: Vec::with_capacity(found.files.len()),
+        changed: Vec::new(),
+        embedded: 0,
+        embed_secs: 0.0,
+    };
+    for_each_ordered(
+        &found.files,
+        threads,
+        READ_AHEAD_PER_THREAD * threads,
+        |f| read_file(f, &old_records, &parse_options, chunk_opts, &count),
+        |_, (outcome, record, unchanged)| {
+            stream.take(outcome, record, unchanged)?;
+            pb.inc(1);
+            pb.set_message(format!("{} passages embedded", stream.embedded));
+            Ok::<(), anyhow::Error>(())
+        },
+    )?;
+    stream.flush()?;
+    pb.finish_and_clear();
+    drop(old_records);
+    let Stream {
+        docs,
+        mut outcomes,
+        changed,
+        embed_secs,
+        ..
+    } = stream;
+
     for (rel, reason) in found.skipped {
         outcomes.push(FileOutcome {
             path: rel,
@@ -164,23 +200,30 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         });
     }
     // Documents that were indexed and now are gone, changed, or no longer parse.
-    let mut remove: Vec<String> = old
-        .documents
-        .keys()
-        .filter(|d| !manifest.documents.contains_key(*d))
+    let mut remove: Vec<String> = old_paths
+        .iter()
+        .filter(|d| !docs.contains_key(*d))
         .cloned()
         .collect();
-    remove.extend(
-        changed
-            .iter()
-            .filter(|d| old.documents.contains_key(*d))
-            .cloned(),
-    );
+    let was_indexed: std::collections::HashSet<&String> = old_paths.iter().collect();
+    remove.extend(changed.iter().filter(|d| was_indexed.contains(d)).cloned());
 
-    let passages: Vec<Passage> = manifest
+    // The manifest owns the passages; the vectors follow them in the manifest's order.
+    let mut manifest = Manifest {
+        version: old.version,
+        model_id: old.model_id.clone(),
+        documents: BTreeMap::new(),
+    };
+    let mut data = Vec::with_capacity(docs.values().map(|d| d.vectors.len()).sum());
+    for (path, doc) in docs {
+        data.extend_from_slice(&doc.vectors);
+        manifest.documents.insert(path, doc.record);
+    }
+    let vectors = Embeddings::new(dim, data);
+    let passages: Vec<&Passage> = manifest
         .documents
         .values()
-        .flat_map(|d| d.passages.iter().cloned())
+        .flat_map(|d| &d.passages)
         .collect();
     let mut files = FileCounts {
         found: outcomes.len(),
@@ -201,49 +244,14 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
             );
         }
     }
-    timings.parse = t.elapsed().as_secs_f64();
-
-    // Embed what is new; take the rest from the last run's vectors.
-    let t = Instant::now();
-    let old_rows: HashMap<u64, usize> = match (&old_vectors, reuse) {
-        (Some(v), true) => (0..v.len()).map(|i| (v.id(i), i)).collect(),
-        _ => HashMap::new(),
-    };
-    let fresh: Vec<usize> = (0..passages.len())
-        .filter(|&i| !old_rows.contains_key(&passages[i].id))
-        .collect();
-    let embed_texts: Vec<String> = fresh
-        .iter()
-        .map(|&i| passages[i].embedding_text())
-        .collect();
-    let texts: Vec<&str> = embed_texts.iter().map(String::as_str).collect();
-    let pb = bar(texts.len() as u64, "embedding", quiet);
-    let new_vectors = embedder.embed_with_progress(&texts, &mut |n| pb.inc(n as u64))?;
-    pb.finish_and_clear();
-    let dim = embedder.dim();
-    let mut data = vec![0f32; passages.len() * dim];
-    let mut fresh_rows = new_vectors.rows();
-    for (i, p) in passages.iter().enumerate() {
-        let row = &mut data[i * dim..(i + 1) * dim];
-        match old_rows.get(&p.id) {
-            Some(&r) => row.copy_from_slice(
-                &old_vectors
-                    .as_ref()
-                    .expect("reused rows have a store")
-                    .vector(r),
-            ),
-            None => {
-                row.copy_from_slice(fresh_rows.next().expect("one fresh vector per new passage"))
-            }
-        }
-    }
-    let vectors = Embeddings::new(dim, data);
-    timings.embed = t.elapsed().as_secs_f64();
+    // Parsing and embedding overlap: `parse` is the stage's time not spent embedding.
+    timings.embed = embed_secs;
+    timings.parse = (t.elapsed().as_secs_f64() - embed_secs).max(0.0);
 
     // Index: the changed documents' passages in one commit (everything when nothing could be
     // reused), then the vectors, then the manifest that says both are done.
     let t = Instant::now();
-    let record = |p: &Passage| IndexPassage {
+    let record = |p: &&Passage| IndexPassage {
         id: p.id,
         document: p.document.clone(),
         title: p.title.clone(),
@@ -253,16 +261,16 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         text: p.text.clone(),
     };
     if reuse {
-        let added: Vec<IndexPassage> = passages
+        let mut added = passages
             .iter()
             .filter(|p| !old_rows.contains_key(&p.id))
             .map(record)
-            .collect();
-        if !remove.is_empty() || !added.is_empty() {
-            index.update(&remove, &added)?;
+            .peekable();
+        if !remove.is_empty() || added.peek().is_some() {
+            index.update(&remove, added)?;
         }
     } else {
-        index.replace_all(&passages.iter().map(record).collect::<Vec<_>>())?;
+        index.replace_all(passages.iter().map(record))?;
     }
     drop(old_vectors);
     let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
@@ -280,8 +288,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let t = Instant::now();
     let mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
     let n_controls = mapper.n_controls();
-    let refs: Vec<&Passage> = passages.iter().collect();
-    let mapped = map_passages(&mapper, &embedder, &refs, &vectors)?;
+    let mapped = map_passages(&mapper, &embedder, &passages, &vectors)?;
     let thresholds = Thresholds::default();
     let assessments = assess(&mapped.scores, &mapped.confidence, n_controls, thresholds);
     let mut summary = StatusCounts::default();
@@ -302,7 +309,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
                 .iter()
                 .take(EVIDENCE_PER_CONTROL)
                 .map(|&(p, confidence)| {
-                    let passage = &passages[p];
+                    let passage = passages[p];
                     EvidenceItem {
                         passage_id: passage.id,
                         content_hash: passage.content_hash.clone(),
@@ -364,12 +371,92 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     super::report::fail_on_gaps(&written.report, args.fail_on_gaps)
 }
 
+/// The parse-and-embed stage's state on the consuming thread: parsed documents with their
+/// vectors, and the passages that still wait for one.
+struct Stream<'a> {
+    embedder: &'a dyn Embedder,
+    old_vectors: Option<&'a VectorStore>,
+    /// Passage id → row in `old_vectors`, for passages whose vector can be reused.
+    old_rows: &'a HashMap<u64, usize>,
+    dim: usize,
+    docs: BTreeMap<String, Collected>,
+    /// (document, passage index) without a vector yet, in arrival order.
+    pending: Vec<(String, usize)>,
+    outcomes: Vec<FileOutcome>,
+    /// Documents parsed afresh (not unchanged).
+    changed: Vec<String>,
+    embedded: usize,
+    embed_secs: f64,
+}
+
+/// A document's record and its passages' vectors (`dim` floats each, filled as embedded).
+struct Collected {
+    record: DocRecord,
+    vectors: Vec<f32>,
+}
+
+impl Stream<'_> {
+    /// Takes one file's result: reused vectors are copied from the last run's store, the
+    /// other passages wait for the next embedding chunk.
+    fn take(
+        &mut self,
+        outcome: FileOutcome,
+        record: Option<DocRecord>,
+        unchanged: bool,
+    ) -> Result<()> {
+        if let Some(record) = record {
+            let path = outcome.path.clone();
+            if !unchanged {
+                self.changed.push(path.clone());
+            }
+            let mut vectors = vec![0f32; record.passages.len() * self.dim];
+            for (i, p) in record.passages.iter().enumerate() {
+                match (self.old_rows.get(&p.id), self.old_vectors) {
+                    (Some(&row), Some(store)) => vectors[i * self.dim..(i + 1) * self.dim]
+                        .copy_from_slice(&store.vector(row)),
+                    _ => self.pending.push((path.clone(), i)),
+                }
+            }
+            self.docs.insert(path, Collected { record, vectors });
+        }
+        self.outcomes.push(outcome);
+        if self.pending.len() >= EMBED_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Embeds every waiting passage.
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let texts: Vec<String> = self
+            .pending
+            .iter()
+            .map(|(d, i)| self.docs[d].record.passages[*i].embedding_text())
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let vectors = self.embedder.embed(&refs)?;
+        for ((d, i), row) in self.pending.drain(..).zip(vectors.rows()) {
+            let doc = self
+                .docs
+                .get_mut(&d)
+                .expect("pending passages have a document");
+            doc.vectors[i * self.dim..(i + 1) * self.dim].copy_from_slice(row);
+        }
+        self.embedded += texts.len();
+        self.embed_secs += t.elapsed().as_secs_f64();
+        Ok(())
+    }
+}
+
 /// One file's outcome, its record for the manifest when it has passages, and whether it was
-/// unchanged since the last run.
+/// unchanged since the last run (its record then taken out of `old_records`).
 fn read_file(
     f: &FoundFile,
-    old: &Manifest,
-    reuse: bool,
+    old_records: &HashMap<String, Mutex<Option<DocRecord>>>,
     parse_options: &ParseOptions,
     chunk_opts: ChunkOptions,
     count: &(dyn Fn(&str) -> usize + Sync),
@@ -391,9 +478,15 @@ fn read_file(
             );
         }
     };
-    let previous = old.documents.get(&f.rel).filter(|_| reuse);
-    let sha256 = match previous {
-        Some(rec) if rec.size == size && rec.mtime_ns == mtime_ns => rec.sha256.clone(),
+    let mut previous = old_records
+        .get(&f.rel)
+        .map(|m| m.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let known = previous
+        .as_ref()
+        .and_then(|p| p.as_ref())
+        .map(|r| (r.size, r.mtime_ns, r.sha256.clone()));
+    let sha256 = match known {
+        Some((s, m, sha)) if s == size && m == mtime_ns => sha,
         _ => match sha256_file(&f.path) {
             Ok(h) => h,
             Err(e) => {
@@ -405,7 +498,10 @@ fn read_file(
             }
         },
     };
-    if let Some(rec) = previous.filter(|r| r.sha256 == sha256) {
+    if let Some(rec) = previous
+        .as_mut()
+        .and_then(|p| p.take_if(|r| r.sha256 == sha256))
+    {
         let o = FileOutcome {
             outcome: "unchanged",
             format: Some(rec.format.to_string()),
@@ -417,11 +513,12 @@ fn read_file(
             Some(DocRecord {
                 size,
                 mtime_ns,
-                ..rec.clone()
+                ..rec
             }),
             true,
         );
     }
+    drop(previous);
     match parse_file_with(&f.path, parse_options) {
         Ok(doc) => {
             let passages = chunk(&doc, &f.rel, chunk_opts, count);

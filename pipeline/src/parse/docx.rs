@@ -36,7 +36,11 @@ pub(crate) fn sniff_zip(bytes: &[u8]) -> Result<Format, Option<&'static str>> {
     let Ok(zip) = ZipArchive::new(Cursor::new(bytes)) else {
         return Err(None);
     };
-    let names = part_names(&zip);
+    kind_of_package(&part_names(&zip))
+}
+
+/// What a zip's part names say it is (see [`sniff_zip`]).
+fn kind_of_package(names: &[String]) -> Result<Format, Option<&'static str>> {
     let has = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
     if has("word/") {
         Ok(Format::Docx)
@@ -80,6 +84,11 @@ fn parse_docx_limited(
         return Err(NotParsed::Failed(
             "encrypted DOCX: a password is needed".into(),
         ));
+    }
+    // A workbook or presentation named .docx is not a broken Word file; a zip with no
+    // known parts is (its name promises a DOCX), and fails below.
+    if let Err(Some(kind)) = kind_of_package(&part_names(&zip)) {
+        return Err(NotParsed::Skipped(format!("{kind}, not a Word document")));
     }
     let main = main_part(&mut zip, max_part);
     let styles = match read_part(&mut zip, "word/styles.xml", max_part) {
@@ -710,6 +719,20 @@ mod tests {
             Err(Some("an Excel workbook"))
         );
         assert_eq!(sniff_zip(&docx(&[("a.txt", "a")])), Err(None));
+        // Named .docx, a workbook is skipped as what it is, not failed as a broken DOCX.
+        let xlsx = docx(&[
+            (
+                "_rels/.rels",
+                r#"<Relationships><Relationship Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+            ),
+            ("xl/workbook.xml", "<workbook/>"),
+        ]);
+        assert_eq!(
+            parse_docx(&xlsx, "x"),
+            Err(NotParsed::Skipped(
+                "an Excel workbook, not a Word document".into()
+            ))
+        );
         assert!(names_word_part(&docx(&[("word/document.xml", "<x/>")])));
     }
 }

@@ -1,12 +1,13 @@
 //! HTML pages (intranet exports, saved web pages) through scraper's html5ever tree: the main
 //! content (`<main>`, else the largest `<article>`, else `<body>`) with its headings,
 //! paragraphs, list items and table rows. Scripts, styles, navigation, forms, asides and
-//! the site's header and footer are dropped.
+//! the site's header and footer are dropped. [`decode_html`] finds the page's encoding (a
+//! BOM, else a `<meta charset>` near the top) before any of that.
 
 use ego_tree::NodeRef;
 use scraper::{ElementRef, Html, Node, Selector};
 
-use super::{Block, BlockKind, Document, Format, HeadingPath, normalise_space};
+use super::{Block, BlockKind, Document, Format, HeadingPath, decode_text, normalise_space};
 
 /// Elements whose content is never document text.
 const DROPPED: &[&str] = &[
@@ -45,6 +46,65 @@ const BLOCKS: &[&str] = &[
     "fieldset",
     "legend",
 ];
+
+/// How far into a page [`decode_html`] looks for `<meta charset>`; the HTML standard's
+/// prescan (<https://html.spec.whatwg.org/multipage/parsing.html#prescan-a-byte-stream-to-determine-its-encoding>)
+/// stops at 1024 bytes too.
+const PRESCAN_BYTES: usize = 1024;
+
+/// Decodes a page's bytes: a BOM wins, then the encoding a `<meta charset=…>` or
+/// `<meta http-equiv="Content-Type" content="…; charset=…">` in the first 1024 bytes
+/// declares, then [`decode_text`]'s guess (UTF-8, else Windows-1252). A page declared as
+/// UTF-16 without a BOM is read as UTF-8, as browsers do.
+pub fn decode_html(bytes: &[u8]) -> String {
+    if encoding_rs::Encoding::for_bom(bytes).is_some() {
+        return decode_text(bytes);
+    }
+    match declared_charset(&bytes[..bytes.len().min(PRESCAN_BYTES)]) {
+        Some(enc) => {
+            let enc = if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+                encoding_rs::UTF_8
+            } else {
+                enc
+            };
+            enc.decode_without_bom_handling(bytes).0.into_owned()
+        }
+        None => decode_text(bytes),
+    }
+}
+
+/// The encoding named by the first `<meta>` tag that names one; labels as the Encoding
+/// standard reads them (`latin1` is Windows-1252, `iso-8859-2`, `shift_jis`, …).
+fn declared_charset(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let lower = head.to_ascii_lowercase();
+    let mut at = 0;
+    while let Some(i) = find(&lower[at..], b"<meta") {
+        let start = at + i + 5;
+        let end = find(&lower[start..], b">").map_or(lower.len(), |j| start + j);
+        let tag = &lower[start..end];
+        if let Some(k) = find(tag, b"charset") {
+            let value = tag[k + 7..]
+                .iter()
+                .skip_while(|b| b.is_ascii_whitespace())
+                .skip_while(|&&b| b == b'=')
+                .skip_while(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
+                .take_while(|b| {
+                    !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b';' | b'/')
+                })
+                .copied()
+                .collect::<Vec<u8>>();
+            if let Some(enc) = encoding_rs::Encoding::for_label(&value) {
+                return Some(enc);
+            }
+        }
+        at = end;
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
 
 /// Parses an HTML page; `fallback_title` is used when it has neither `<h1>` nor `<title>`.
 pub fn parse_html(src: &str, fallback_title: &str) -> Document {
@@ -326,6 +386,37 @@ all staff.<br>And contractors.</p>
                 BlockKind::Paragraph,
                 "Visitors wear a badge."
             )]
+        );
+    }
+
+    #[test]
+    fn meta_charset_decides_the_encoding() {
+        // "Właściciel" in ISO-8859-2: read as Windows-1252 it would be "W³a¶ciciel".
+        let page = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-2\">\
+            </head><body><p>W\xb3a\xb6ciciel</p></body></html>";
+        assert!(decode_html(page).contains("W\u{142}a\u{15b}ciciel"));
+        let page = b"<meta charset='windows-1251'><p>\xcf\xee\xeb\xe8\xf2\xe8\xea\xe0</p>";
+        assert!(
+            decode_html(page).contains("\u{41f}\u{43e}\u{43b}\u{438}\u{442}\u{438}\u{43a}\u{430}")
+        );
+        // No declaration: UTF-8 when it is valid, else Windows-1252.
+        assert_eq!(
+            decode_html("<p>caf\u{e9}</p>".as_bytes()),
+            "<p>caf\u{e9}</p>"
+        );
+        assert_eq!(decode_html(b"<p>\x80 5</p>"), "<p>\u{20ac} 5</p>");
+        // A BOM beats the declaration; an unknown label is ignored; UTF-16 means UTF-8.
+        assert_eq!(
+            decode_html(b"\xef\xbb\xbf<meta charset=iso-8859-2><p>\xc5\x82</p>"),
+            "<meta charset=iso-8859-2><p>\u{142}</p>"
+        );
+        assert_eq!(
+            decode_html(b"<meta charset=bogus><p>\xe9</p>"),
+            "<meta charset=bogus><p>\u{e9}</p>"
+        );
+        assert_eq!(
+            decode_html(b"<meta charset=utf-16><p>ok</p>"),
+            "<meta charset=utf-16><p>ok</p>"
         );
     }
 

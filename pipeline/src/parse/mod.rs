@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use contain::{ParseOptions, parse_file_with};
 pub use docx::parse_docx;
-pub use html::parse_html;
+pub use html::{decode_html, parse_html};
 pub use markdown::parse_markdown;
 pub use pdf::parse_pdf;
 pub use text::{decode_text, parse_text};
@@ -255,7 +255,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     let result = std::panic::catch_unwind(|| match format {
         Format::Markdown => Ok(parse_markdown(&decode_text(bytes), &stem)),
         Format::Text => Ok(parse_text(&decode_text(bytes), &stem)),
-        Format::Html => Ok(parse_html(&decode_text(bytes), &stem)),
+        Format::Html => Ok(parse_html(&decode_html(bytes), &stem)),
         Format::Docx => parse_docx(bytes, &stem),
         Format::Pdf => parse_pdf(bytes, &stem),
     });
