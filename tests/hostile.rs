@@ -288,3 +288,53 @@ fn every_committed_fixture_is_documented_and_expected() {
         }
     }
 }
+
+/// Chromium's "Save as PDF" gives its CID fonts' widths in the `/W` range form, which
+/// pdf-extract 0.12.1 misread (vendor/README.md): lines split into paragraphs and the title
+/// into "Access Review Pr" / "ocedure". The same text printed by Chromium and by LibreOffice
+/// must read the same.
+#[test]
+fn chromium_and_libreoffice_pdfs_of_one_text_read_the_same() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("pdfs");
+    fs_err::create_dir_all(&dir).unwrap();
+    for name in [
+        "access-review-chromium.pdf",
+        "access-review-libreoffice.pdf",
+    ] {
+        fs_err::copy(
+            repo().join("tests/fixtures/good").join(name),
+            dir.join(name),
+        )
+        .unwrap();
+    }
+    let ws = t.path().join("ws");
+    run(&dir, &ws);
+    let recorded = passages(&ws);
+    let words = |doc: &str| -> Vec<String> {
+        recorded[doc]
+            .iter()
+            .map(|p| {
+                let text = p["text"].as_str().unwrap();
+                text.split_whitespace().collect::<Vec<_>>().join(" ")
+            })
+            .collect()
+    };
+    let chromium = words("access-review-chromium.pdf");
+    assert_eq!(chromium, words("access-review-libreoffice.pdf"));
+    assert!(
+        chromium
+            .iter()
+            .any(|t| t
+                .contains("access to the model registry. Each account is confirmed or removed")),
+        "{chromium:?}"
+    );
+    let headings: Vec<&Value> = recorded["access-review-chromium.pdf"]
+        .iter()
+        .map(|p| &p["headings"])
+        .collect();
+    assert!(
+        headings.iter().all(|h| h[0] == "Access Review Procedure"),
+        "{headings:?}"
+    );
+}
