@@ -97,33 +97,28 @@ impl QLinear {
 
     /// `out = x · W + b` for `x` of shape (rows, din); `out` becomes (rows, dout).
     /// Call only when [`available`] says so.
+    #[cfg(test)]
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        let mut xq = QuantRows::default();
+        xq.quantise(x, rows, self.din);
+        self.forward_quantised(&xq, out);
+    }
+
+    /// `out = x · W + b` for rows already quantised (by [`QuantRows::quantise`] or by the
+    /// pass that produced them); `out` becomes (rows, dout). Call only when [`available`]
+    /// says so.
+    pub fn forward_quantised(&self, xq: &QuantRows, out: &mut Vec<f32>) {
         let din = self.din;
-        let padded_rows = rows.next_multiple_of(TR);
-        // Quantise each row; padding rows are zeros (byte 128).
-        let mut xq = vec![128u8; padded_rows * din];
-        let mut row_scale = vec![0f32; padded_rows];
-        xq.par_chunks_mut(din)
-            .zip(row_scale.par_iter_mut())
-            .zip(x.par_chunks(din))
-            .for_each(|((q, s), row)| {
-                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                if max == 0.0 {
-                    return;
-                }
-                *s = max / 127.0;
-                let inv = 127.0 / max;
-                for (q, v) in q.iter_mut().zip(row) {
-                    *q = (round(v * inv).clamp(-127.0, 127.0) as i32 + 128) as u8;
-                }
-            });
+        assert_eq!(xq.cols, din, "quantised rows of the wrong width");
+        let rows = xq.rows;
+        let (bytes, row_scale) = (&xq.bytes, &xq.scale);
         out.clear();
         out.resize(rows * self.dout, 0.0);
         let dout = self.dout;
         let out_ptr = OutPtr(out.as_mut_ptr());
         // Tasks of 8 row tiles; each walks every column block, reusing one block of weights
         // across its rows while it is in cache.
-        let tiles = padded_rows / TR;
+        let tiles = rows.div_ceil(TR);
         let per_task = 8;
         (0..tiles.div_ceil(per_task))
             .into_par_iter()
@@ -134,13 +129,13 @@ impl QLinear {
                         let r0 = t * TR;
                         let c0 = cb * TC;
                         let cols = dout.saturating_sub(c0).min(TC);
-                        // SAFETY: the tile reads rows r0..r0+6 of `xq` (padded), block cb of
+                        // SAFETY: the tile reads rows r0..r0+6 of `bytes` (padded), block cb of
                         // `packed` and columns c0..c0+64 of the per-column vectors (padded), and
                         // writes only rows < `rows` and columns < `dout` of its own tile of `out`.
                         #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
                         unsafe {
                             kernel::tile(
-                                xq.as_ptr().add(r0 * din),
+                                bytes.as_ptr().add(r0 * din),
                                 din,
                                 self.packed.as_ptr().add(cb * (din / 4) * TC * 4),
                                 din / 4,
@@ -155,8 +150,56 @@ impl QLinear {
                             );
                         }
                         #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-                        let _ = (r0, c0, cols, out_ptr);
+                        let _ = (r0, c0, cols, out_ptr, bytes, row_scale);
                     }
+                }
+            });
+    }
+}
+
+/// Activations quantised row by row for [`QLinear`]: unsigned bytes (`x / scale + 128`,
+/// symmetric, `scale = max |x| / 127`) and one scale per row, padded with zero rows (bytes
+/// 128) to a whole number of the kernel's row tiles.
+#[derive(Default)]
+pub struct QuantRows {
+    bytes: Vec<u8>,
+    scale: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+impl QuantRows {
+    /// Sizes the buffers for `rows` × `cols` and sets the padding rows; the rows themselves
+    /// are left for the caller to fill through [`QuantRows::rows_mut`].
+    pub fn reset(&mut self, rows: usize, cols: usize) {
+        let padded = rows.next_multiple_of(TR);
+        self.rows = rows;
+        self.cols = cols;
+        self.bytes.resize(padded * cols, 128);
+        self.scale.resize(padded, 0.0);
+        self.bytes[rows * cols..].fill(128);
+        self.scale[rows..].fill(0.0);
+    }
+
+    /// Chunks of `n` rows, for filling in parallel: each chunk's bytes and scales.
+    pub fn rows_mut(&mut self, n: usize) -> impl Iterator<Item = (&mut [u8], &mut [f32])> {
+        let rows = self.rows;
+        self.bytes[..rows * self.cols]
+            .chunks_mut(n * self.cols)
+            .zip(self.scale[..rows].chunks_mut(n))
+    }
+
+    /// Quantises `x` (`rows` × `cols`, row-major) into these buffers.
+    #[cfg(test)]
+    pub fn quantise(&mut self, x: &[f32], rows: usize, cols: usize) {
+        self.reset(rows, cols);
+        let chunks: Vec<_> = self.rows_mut(16).collect();
+        chunks
+            .into_par_iter()
+            .zip(x.par_chunks(16 * cols))
+            .for_each(|((q, s), x)| {
+                for ((q, s), x) in q.chunks_exact_mut(cols).zip(s).zip(x.chunks_exact(cols)) {
+                    *s = crate::simd::quantise(x, q);
                 }
             });
     }
