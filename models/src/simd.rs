@@ -68,24 +68,17 @@ fn sum(x: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-#[inline(always)]
-fn max_abs(x: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let chunks = x.chunks_exact(LANES);
-    let tail = chunks.remainder().iter().fold(0f32, |m, v| max(m, v.abs()));
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a = max(*a, v.abs());
-        }
-    }
-    acc.iter().fold(tail, |m, &v| max(m, v))
-}
-
 /// The larger of two numbers as one `vmaxps` (`f32::max` adds NaN handling, which no value
 /// here needs).
 #[inline(always)]
 fn max(a: f32, b: f32) -> f32 {
     if b > a { b } else { a }
+}
+
+/// The smaller of two numbers as one `vminps`.
+#[inline(always)]
+fn min_of(a: f32, b: f32) -> f32 {
+    if b < a { b } else { a }
 }
 
 /// 1.5·2²³: adding it to |x| < 2²² leaves x rounded to nearest in the low mantissa bits.
@@ -126,22 +119,6 @@ pub(crate) fn erf(x: f32) -> f32 {
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))))
             * exp(-a * a);
     y.copysign(x)
-}
-
-/// Unsigned bytes `q` (`x / scale + 128`) for one row, symmetric with `scale = max |x| / 127`;
-/// returns the scale, 0 for a zero row (whose bytes are all 128).
-#[inline(always)]
-fn quantise_row(x: &[f32], q: &mut [u8]) -> f32 {
-    let max = max_abs(x);
-    if max == 0.0 {
-        q.fill(128);
-        return 0.0;
-    }
-    let inv = 127.0 / max;
-    for (q, v) in q.iter_mut().zip(x) {
-        *q = (round_to_int((v * inv).clamp(-127.0, 127.0)) + 128) as u8;
-    }
-    max / 127.0
 }
 
 multiversion! {
@@ -213,9 +190,35 @@ multiversion! {
 }
 
 multiversion! {
-    /// Quantises one row to bytes for the int8 kernel (see [`crate::int8`]); returns its scale.
-    pub fn quantise(x: &[f32], q: &mut [u8]) -> f32 {
-        quantise_row(x, q)
+    /// Quantises one row to bytes for the int8 kernel, `q = (x − min) / scale` with
+    /// `scale = (max − min) / 255` (see [`crate::int8`]); returns `(scale, min)`.
+    pub fn quantise(x: &[f32], q: &mut [u8]) -> (f32, f32) {
+        let mut lo = [f32::MAX; LANES];
+        let mut hi = [f32::MIN; LANES];
+        let chunks = x.chunks_exact(LANES);
+        let (mut min, mut top) = (f32::MAX, f32::MIN);
+        for &v in chunks.remainder() {
+            min = min_of(min, v);
+            top = max(top, v);
+        }
+        for c in chunks {
+            for ((l, h), &v) in lo.iter_mut().zip(&mut hi).zip(c) {
+                *l = min_of(*l, v);
+                *h = max(*h, v);
+            }
+        }
+        let min = lo.iter().copied().fold(min, min_of);
+        let top = hi.iter().copied().fold(top, max);
+        if top <= min {
+            // A constant row (or an empty one): min alone says it.
+            q.fill(0);
+            return (0.0, if x.is_empty() { 0.0 } else { min });
+        }
+        let inv = 255.0 / (top - min);
+        for (q, v) in q.iter_mut().zip(x) {
+            *q = round_to_int(((v - min) * inv).clamp(0.0, 255.0)) as u8;
+        }
+        ((top - min) / 255.0, min)
     }
 }
 
@@ -300,20 +303,23 @@ mod tests {
 
     #[test]
     fn quantise_keeps_each_value_within_half_a_step() {
-        let x: Vec<f32> = (0..50).map(|i| (i as f32 - 20.0) * 0.13).collect();
+        // Skewed like GELU's outputs: the codes must span min..max, not -max..max.
+        let x: Vec<f32> = (0..50).map(|i| (i as f32 - 5.0) * 0.13).collect();
         let mut q = vec![0u8; x.len()];
-        let scale = quantise(&x, &mut q);
-        assert!((scale - 29.0 * 0.13 / 127.0).abs() < 1e-6);
+        let (scale, min) = quantise(&x, &mut q);
+        assert!((scale - 49.0 * 0.13 / 255.0).abs() < 1e-6);
+        assert_eq!(min, -5.0 * 0.13);
+        assert_eq!((q[0], q[49]), (0, 255));
         for (v, &b) in x.iter().zip(&q) {
-            let back = (b as f32 - 128.0) * scale;
+            let back = b as f32 * scale + min;
             assert!(
                 (back - v).abs() <= scale / 2.0 + 1e-6,
                 "{v} came back as {back}"
             );
         }
-        let mut zero = vec![0u8; 3];
-        assert_eq!(quantise(&[0.0; 3], &mut zero), 0.0);
-        assert_eq!(zero, [128; 3]);
+        let mut flat = vec![7u8; 3];
+        assert_eq!(quantise(&[0.5; 3], &mut flat), (0.0, 0.5));
+        assert_eq!(flat, [0; 3]);
     }
 
     #[test]
