@@ -203,21 +203,16 @@ fn real_model_vectors_match_the_library() {
     }
 }
 
-/// `--precision int8` reaches the model: the summary and model id say so, and the vectors
-/// are close to float32's but not identical.
+/// `--precision int8` / `bf16` reach the model: the summary and model id say so, and the
+/// vectors are close to float32's but not identical.
 #[test]
-fn int8_precision_is_used_when_asked() {
-    if !controlmap_models::Precision::Int8.available_on_cpu() {
-        eprintln!("skipped: this CPU or build has no AVX-512 VNNI");
-        return;
-    }
+fn reduced_precisions_are_used_when_asked() {
     let t = tempfile::tempdir().unwrap();
     let model = t.path().join("model");
     tiny_model(&model);
     let input = t.path().join("p.txt");
     std::fs::write(&input, LINES).unwrap();
-    let mut rows = Vec::new();
-    for precision in ["f32", "int8"] {
+    let embed = |precision: &str| {
         let npy = t.path().join(format!("{precision}.npy"));
         let out = ok(controlmap()
             .args(["embed", "-q", "--format", "json", "--precision", precision])
@@ -229,14 +224,23 @@ fn int8_precision_is_used_when_asked() {
             .arg(&model));
         let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(summary["precision"], precision);
-        assert_eq!(
-            summary["model"].as_str().unwrap().ends_with("+int8"),
-            precision == "int8"
-        );
-        rows.push(read_npy(&std::fs::read(&npy).unwrap()).1);
-    }
-    for (a, b) in rows[0].chunks_exact(32).zip(rows[1].chunks_exact(32)) {
-        let c: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-        assert!(c > 0.95 && c < 0.999_999, "cosine {c}");
+        let id = summary["model"].as_str().unwrap().to_string();
+        assert_eq!(id.ends_with(&format!("+{precision}")), precision != "f32");
+        read_npy(&std::fs::read(&npy).unwrap()).1
+    };
+    let f32_rows = embed("f32");
+    for precision in [
+        controlmap_models::Precision::Int8,
+        controlmap_models::Precision::Bf16,
+    ] {
+        if !precision.available_on_cpu() {
+            eprintln!("skipped {precision}: this CPU or build cannot run it");
+            continue;
+        }
+        let rows = embed(&precision.to_string());
+        for (a, b) in f32_rows.chunks_exact(32).zip(rows.chunks_exact(32)) {
+            let c: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+            assert!(c > 0.95 && c < 0.999_999, "{precision}: cosine {c}");
+        }
     }
 }

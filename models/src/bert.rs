@@ -248,25 +248,33 @@ impl BertEmbedder {
         let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &device) }
             .map_err(|e| invalid(dir, format!("model.safetensors cannot be read: {e}")))?;
         let mismatch = |e: Error| invalid(dir, format!("weights do not match config.json: {e}"));
-        let int8 = options.precision == Precision::Int8;
-        if int8 && !(device.is_cpu() && Precision::Int8.available_on_cpu()) {
-            return Err(Error::Device(
-                "--precision int8 runs on the CPU and needs AVX-512 VNNI (and a build with the \
+        let precision = options.precision;
+        let reduced = precision != Precision::F32;
+        if reduced && !(device.is_cpu() && precision.available_on_cpu()) {
+            let needs = match precision {
+                Precision::Bf16 => "AVX-512 BF16",
+                _ => "AVX-512 VNNI",
+            };
+            return Err(Error::Device(format!(
+                "--precision {precision} runs on the CPU and needs {needs} (and a build with the \
                  default 'avx512' feature); use --precision f32"
-                    .into(),
-            ));
+            )));
         }
         let fast = if device.is_cpu() {
-            FastBert::load(&weights_root(vb.clone(), &config), &config, int8).map_err(mismatch)?
+            FastBert::load(&weights_root(vb.clone(), &config), &config, precision)
+                .map_err(mismatch)?
         } else {
             None
         };
         let model = match fast {
             Some(f) => Backend::FastCpu(f),
-            None if int8 => {
+            None if reduced => {
                 return Err(invalid(
                     dir,
-                    "--precision int8 supports BERT models with GELU (erf) only; use --precision f32",
+                    format!(
+                        "--precision {precision} supports BERT models with GELU (erf) only; \
+                         use --precision f32"
+                    ),
                 ));
             }
             None => Backend::Candle(BertModel::load(vb, &config).map_err(|e| mismatch(e.into()))?),

@@ -20,7 +20,12 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 use rayon::prelude::*;
 
-use crate::{Result, int8::QLinear};
+use crate::{
+    Precision, Result,
+    bf16::{BLinear, BfRows},
+    int8::{QLinear, QuantChunk, QuantRows},
+    simd,
+};
 
 /// A weight matrix stored transposed, `(in, out)` row-major, as the matmul reads it.
 struct Linear {
@@ -28,13 +33,89 @@ struct Linear {
     b: Vec<f32>,
     din: usize,
     dout: usize,
-    /// The same layer in int8, when asked for.
-    q: Option<QLinear>,
+    /// The kernel that runs it.
+    kernel: Kernel,
+}
+
+enum Kernel {
+    /// gemm's float32 matmul over `w`.
+    F32,
+    Int8(QLinear),
+    Bf16(BLinear),
 }
 
 impl Linear {
-    fn quantise(&mut self) {
-        self.q = QLinear::new(&self.w, &self.b, self.din, self.dout);
+    fn use_int8(&mut self) {
+        if let Some(q) = QLinear::new(&self.w, &self.b, self.din, self.dout) {
+            self.kernel = Kernel::Int8(q);
+        }
+    }
+
+    fn use_bf16(&mut self) {
+        self.kernel = Kernel::Bf16(BLinear::new(&self.w, &self.b, self.din, self.dout));
+    }
+}
+
+/// A layer's input in the format its kernel reads, written by the pass that produces the
+/// input (layer norm, GELU) while each row is still in cache.
+#[derive(Default)]
+struct Encoded {
+    q: QuantRows,
+    b: BfRows,
+}
+
+/// Where one chunk of rows goes besides the float32 buffer: see [`Encoded`].
+enum Sink<'a> {
+    None,
+    Int8(QuantChunk<'a>),
+    /// The chunk's bfloat16 rows, each `usize` wide (the input width rounded up to even).
+    Bf16(&'a mut [u16], usize),
+}
+
+impl Sink<'_> {
+    /// Writes row `r` of the chunk (`row` is float32).
+    fn put(&mut self, r: usize, row: &[f32]) {
+        match self {
+            Sink::None => {}
+            Sink::Int8(chunk) => chunk.put(r, row),
+            Sink::Bf16(out, w) => simd::to_bf16_row(row, &mut out[r * *w..(r + 1) * *w]),
+        }
+    }
+}
+
+impl Encoded {
+    /// One sink per chunk of `ROWS_PER_TASK` rows of `rows` × `width` for `next`'s kernel
+    /// (no sinks needed for float32 or when there is no next layer).
+    fn sinks(&mut self, next: Option<&Linear>, rows: usize, width: usize) -> Vec<Sink<'_>> {
+        let chunks = rows.div_ceil(ROWS_PER_TASK);
+        match next.map(|l| &l.kernel) {
+            Some(Kernel::Int8(_)) => {
+                self.q.reset(rows, width);
+                self.q.chunks(ROWS_PER_TASK).map(Sink::Int8).collect()
+            }
+            Some(Kernel::Bf16(l)) => {
+                let w = l.input_width();
+                self.b.reset(rows, w);
+                self.b
+                    .rows_mut(ROWS_PER_TASK)
+                    .map(|c| Sink::Bf16(c, w))
+                    .collect()
+            }
+            _ => (0..chunks).map(|_| Sink::None).collect(),
+        }
+    }
+
+    /// Encodes `x` (`rows` × `width`) for `next`, as a pass of its own.
+    fn encode(&mut self, next: &Linear, x: &[f32], width: usize) {
+        let rows = x.len() / width;
+        self.sinks(Some(next), rows, width)
+            .into_par_iter()
+            .zip(x.par_chunks(width * ROWS_PER_TASK))
+            .for_each(|(mut sink, chunk)| {
+                for (r, row) in chunk.chunks_exact(width).enumerate() {
+                    sink.put(r, row);
+                }
+            });
     }
 }
 
@@ -93,7 +174,7 @@ fn linear(vbs: &[VarBuilder], din: usize, dout: usize) -> Result<Linear> {
         b,
         din,
         dout: total,
-        q: None,
+        kernel: Kernel::F32,
     })
 }
 
@@ -106,9 +187,10 @@ fn norm(vb: VarBuilder, n: usize) -> Result<Norm> {
 
 impl FastBert {
     /// Loads from `vb` (already pointing at the model's root: `embeddings.…`, `encoder.…`),
-    /// with the linear layers in int8 when `int8` (see [`crate::int8`]).
-    /// `None` when the config asks for something this pass does not implement.
-    pub fn load(vb: &VarBuilder, c: &Config, int8: bool) -> Result<Option<Self>> {
+    /// with the linear layers in the format `precision` names (see [`crate::int8`] and
+    /// [`crate::bf16`]). `None` when the config asks for something this pass does not
+    /// implement.
+    pub fn load(vb: &VarBuilder, c: &Config, precision: Precision) -> Result<Option<Self>> {
         if c.hidden_act != HiddenAct::Gelu || !c.hidden_size.is_multiple_of(c.num_attention_heads) {
             return Ok(None);
         }
@@ -132,12 +214,24 @@ impl FastBert {
                 out_norm: norm(lb.pp("output").pp("LayerNorm"), h)?,
             });
         }
-        if int8 {
-            // Q, K and V stay float32: in int8 they cost the most accuracy (measured on the
-            // parity items, an empty text's cosine to float32 falls from 0.991 to 0.986).
-            for l in &mut layers {
-                for lin in [&mut l.attn_out, &mut l.up, &mut l.down] {
-                    lin.quantise();
+        for l in &mut layers {
+            match precision {
+                Precision::F32 => {}
+                Precision::Int8 => {
+                    // Q, K and V not in int8: there they cost the most accuracy (simulated on
+                    // the parity items, the empty text's cosine to float32 falls from 0.995
+                    // to 0.992). bfloat16 where the CPU has it costs almost nothing.
+                    for lin in [&mut l.attn_out, &mut l.up, &mut l.down] {
+                        lin.use_int8();
+                    }
+                    if crate::bf16::available() {
+                        l.qkv.use_bf16();
+                    }
+                }
+                Precision::Bf16 => {
+                    for lin in [&mut l.qkv, &mut l.attn_out, &mut l.up, &mut l.down] {
+                        lin.use_bf16();
+                    }
                 }
             }
         }
@@ -176,21 +270,38 @@ impl FastBert {
             }
             o += s.len();
         }
-        layer_norm_rows(&mut x, None, &self.emb_norm, h, self.eps);
+        let first = self.layers.first().map(|l| &l.qkv);
+        let mut enc_x = Encoded::default();
+        layer_norm_rows(
+            &mut x,
+            None,
+            &self.emb_norm,
+            self.eps,
+            enc_x.sinks(first, total, h),
+        );
 
         let mut qkv = Vec::new();
         let mut ctx = vec![0f32; total * h];
         let mut y = Vec::new();
         let mut up = Vec::new();
-        for layer in &self.layers {
-            matmul_bias(&x, total, &layer.qkv, &mut qkv);
+        let mut enc_ctx = Encoded::default();
+        let mut enc_up = Encoded::default();
+        for (i, layer) in self.layers.iter().enumerate() {
+            apply(&layer.qkv, &x, &enc_x, total, &mut qkv);
             self.attention(&qkv, &offsets, &mut ctx);
-            matmul_bias(&ctx, total, &layer.attn_out, &mut y);
-            layer_norm_rows(&mut x, Some(&y), &layer.attn_norm, h, self.eps);
-            matmul_bias(&x, total, &layer.up, &mut up);
-            gelu_rows(&mut up, layer.up.dout);
-            matmul_bias(&up, total, &layer.down, &mut y);
-            layer_norm_rows(&mut x, Some(&y), &layer.out_norm, h, self.eps);
+            if !matches!(layer.attn_out.kernel, Kernel::F32) {
+                enc_ctx.encode(&layer.attn_out, &ctx, h);
+            }
+            apply(&layer.attn_out, &ctx, &enc_ctx, total, &mut y);
+            let sinks = enc_x.sinks(Some(&layer.up), total, h);
+            layer_norm_rows(&mut x, Some(&y), &layer.attn_norm, self.eps, sinks);
+            apply(&layer.up, &x, &enc_x, total, &mut up);
+            let sinks = enc_up.sinks(Some(&layer.down), total, layer.up.dout);
+            gelu_rows(&mut up, layer.up.dout, sinks);
+            apply(&layer.down, &up, &enc_up, total, &mut y);
+            let next = self.layers.get(i + 1).map(|l| &l.qkv);
+            let sinks = enc_x.sinks(next, total, h);
+            layer_norm_rows(&mut x, Some(&y), &layer.out_norm, self.eps, sinks);
         }
         x
     }
@@ -242,7 +353,7 @@ impl FastBert {
                     );
                 }
                 for row in scores.chunks_exact_mut(len) {
-                    softmax(row);
+                    simd::softmax(row);
                 }
                 unsafe {
                     // ctx_head = P · V
@@ -277,11 +388,18 @@ struct SendPtr(*mut f32);
 unsafe impl Sync for SendPtr {}
 unsafe impl Send for SendPtr {}
 
-/// `out = x · W + b` for `x` of shape (rows, din).
-fn matmul_bias(x: &[f32], rows: usize, l: &Linear, out: &mut Vec<f32>) {
-    if let Some(q) = &l.q {
-        return q.forward(x, rows, out);
+/// `out = x · W + b` for `x` of shape (rows, din); an int8 or bfloat16 layer reads `enc`,
+/// which must hold `x` encoded for it.
+fn apply(l: &Linear, x: &[f32], enc: &Encoded, rows: usize, out: &mut Vec<f32>) {
+    match &l.kernel {
+        Kernel::F32 => matmul_bias(x, rows, l, out),
+        Kernel::Int8(q) => q.forward_quantised(&enc.q, out),
+        Kernel::Bf16(b) => b.forward(&enc.b, out),
     }
+}
+
+/// `out = x · W + b` for `x` of shape (rows, din), in float32.
+fn matmul_bias(x: &[f32], rows: usize, l: &Linear, out: &mut Vec<f32>) {
     out.clear();
     out.reserve(rows * l.dout);
     for _ in 0..rows {
@@ -322,114 +440,31 @@ fn matmul_bias(x: &[f32], rows: usize, l: &Linear, out: &mut Vec<f32>) {
 /// Rows per parallel task in the element-wise passes.
 const ROWS_PER_TASK: usize = 16;
 
-/// `x = LayerNorm(x + add)` row by row (`add` absent: `x = LayerNorm(x)`).
-fn layer_norm_rows(x: &mut [f32], add: Option<&[f32]>, n: &Norm, h: usize, eps: f32) {
+/// `x = LayerNorm(x + add)` row by row (`add` absent: `x = LayerNorm(x)`), each row also
+/// written to its chunk's sink (one per `ROWS_PER_TASK` rows).
+fn layer_norm_rows(x: &mut [f32], add: Option<&[f32]>, n: &Norm, eps: f32, sinks: Vec<Sink>) {
+    let h = n.gamma.len();
     x.par_chunks_mut(h * ROWS_PER_TASK)
+        .zip(sinks)
         .enumerate()
-        .for_each(|(c, chunk)| {
+        .for_each(|(c, (chunk, mut sink))| {
             for (r, row) in chunk.chunks_exact_mut(h).enumerate() {
-                if let Some(add) = add {
-                    let start = (c * ROWS_PER_TASK + r) * h;
-                    for (a, b) in row.iter_mut().zip(&add[start..start + h]) {
-                        *a += b;
-                    }
-                }
-                let mean = row.iter().sum::<f32>() / h as f32;
-                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
-                let inv = 1.0 / (var + eps).sqrt();
-                for ((v, g), b) in row.iter_mut().zip(&n.gamma).zip(&n.beta) {
-                    *v = (*v - mean) * inv * g + b;
-                }
+                let start = (c * ROWS_PER_TASK + r) * h;
+                let add = add.map_or(&[][..], |a| &a[start..start + h]);
+                simd::layer_norm(row, add, &n.gamma, &n.beta, eps);
+                sink.put(r, row);
             }
         });
 }
 
-fn gelu_rows(x: &mut [f32], width: usize) {
-    x.par_chunks_mut(width * ROWS_PER_TASK).for_each(|chunk| {
-        for v in chunk {
-            // GELU with the exact erf, as BERT was trained
-            // (https://github.com/huggingface/transformers/blob/main/src/transformers/activations.py).
-            *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
-        }
-    });
-}
-
-fn softmax(row: &mut [f32]) {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in row.iter_mut() {
-        *v = exp(*v - max);
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
-    for v in row.iter_mut() {
-        *v *= inv;
-    }
-}
-
-/// `e^x` to about 2 ulp for x in [-87, 88], without a libm call so loops vectorise:
-/// x = n·ln2 + r, e^r by a degree-6 polynomial, 2^n through the exponent bits.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    let x = x.clamp(-87.0, 88.0);
-    // Round to nearest by adding and removing 1.5·2²³ (f32::round is a libm call).
-    const SHIFT: f32 = 12_582_912.0;
-    let n = (x * std::f32::consts::LOG2_E + SHIFT) - SHIFT;
-    // ln 2 split in two for an exact product with n (Cody–Waite).
-    let r = x - n * 0.693_145_75 - n * 1.428_606_8e-6;
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (0.166_666_67
-                    + r * (0.041_666_668 + r * (0.008_333_334 + r * 0.001_388_889)))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
-}
-
-/// erf(x) to about 1.5e-7 absolute (Abramowitz & Stegun 7.1.26).
-#[inline(always)]
-fn erf(x: f32) -> f32 {
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.327_591_1 * a);
-    let y = 1.0
-        - t * (0.254_829_6
-            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))))
-            * exp(-a * a);
-    y.copysign(x)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exp_and_erf_are_close_to_libm() {
-        for i in -2000..=2000 {
-            let x = i as f32 * 0.01;
-            let (got, want) = (exp(x), x.exp());
-            assert!(
-                (got - want).abs() <= want * 1e-6,
-                "exp({x}): {got} vs {want}"
-            );
-        }
-        // Reference values of erf (Abramowitz & Stegun, table 7.1).
-        for (x, want) in [
-            (0.0f32, 0.0f32),
-            (0.1, 0.112_462_92),
-            (0.5, 0.520_499_9),
-            (1.0, 0.842_700_8),
-            (2.0, 0.995_322_3),
-            (-1.5, -0.966_105_1),
-            (4.0, 0.999_999_98),
-        ] {
-            assert!((erf(x) - want).abs() < 3e-7, "erf({x}) = {}", erf(x));
-        }
-    }
-
-    #[test]
-    fn softmax_sums_to_one_and_keeps_order() {
-        let mut row = [1.0f32, 3.0, -2.0, 0.5];
-        softmax(&mut row);
-        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(row[1] > row[0] && row[0] > row[3] && row[3] > row[2]);
-    }
+/// GELU of every element, each row (of `width`) also written to its chunk's sink.
+fn gelu_rows(x: &mut [f32], width: usize, sinks: Vec<Sink>) {
+    x.par_chunks_mut(width * ROWS_PER_TASK)
+        .zip(sinks)
+        .for_each(|(chunk, mut sink)| {
+            for (r, row) in chunk.chunks_exact_mut(width).enumerate() {
+                simd::gelu(row);
+                sink.put(r, row);
+            }
+        });
 }

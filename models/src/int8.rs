@@ -1,12 +1,14 @@
 //! Int8 linear layers on AVX-512 VNNI (`vpdpbusd`: 64 byte products per instruction, four
 //! times float32's FMA rate).
 //!
-//! Weights are quantised once per output column (symmetric, scale = max |w| / 127);
-//! activations per row at each call (scale = max |x| / 127), stored as unsigned bytes with
-//! an offset of 128 because `vpdpbusd` multiplies unsigned by signed bytes. The offset is
-//! taken back out with each column's weight sum: Σ (x+128)·w = Σ x·w + 128·Σ w. Accumulation
-//! is exact in int32; the result is rescaled to float32 and the bias added in the same pass.
-//! This is PyTorch's "dynamic quantisation" scheme.
+//! Weights are quantised once per output column (symmetric, scale = max |w| / 127).
+//! Activations are quantised per row as they are produced, asymmetrically: unsigned bytes
+//! u = (x − min) / s with s = (max − min) / 255, which `vpdpbusd` multiplies by the signed
+//! weights directly. Asymmetric matters: GELU's outputs lie in [−0.17, ∞), so a symmetric
+//! scale would leave half the codes unused; on the parity items it lifts the empty text's
+//! cosine to float32 from 0.9906 to 0.995. With x = s·u + min, each output is
+//! `(s · Σ u·q + min · Σ q) · w_scale + bias`: exact int32 accumulation, then one rescale in
+//! the same pass that adds the bias.
 
 use rayon::prelude::*;
 
@@ -18,10 +20,10 @@ const TC: usize = 64;
 pub struct QLinear {
     /// Per 64-column block, per group of 4 inputs: 64 columns × 4 bytes.
     packed: Vec<i8>,
-    /// Per output column (padded to a multiple of 64): the weight scale, 128 × the sum of
+    /// Per output column (padded to a multiple of 64): the weight scale, the sum of
     /// the column's int8 weights, and the bias.
     col_scale: Vec<f32>,
-    col_comp: Vec<f32>,
+    col_sum: Vec<f32>,
     bias: Vec<f32>,
     din: usize,
     dout: usize,
@@ -57,7 +59,7 @@ impl QLinear {
         }
         let padded = dout.next_multiple_of(TC);
         let mut col_scale = vec![0f32; padded];
-        let mut col_comp = vec![0f32; padded];
+        let mut col_sum = vec![0f32; padded];
         let mut bias = vec![0f32; padded];
         bias[..dout].copy_from_slice(b);
         let mut q = vec![0i8; din * padded];
@@ -71,7 +73,7 @@ impl QLinear {
                 q[k * padded + n] = v;
                 sum += v as i32;
             }
-            col_comp[n] = 128.0 * sum as f32;
+            col_sum[n] = sum as f32;
         }
         let groups = din / 4;
         let mut packed = vec![0i8; din * padded];
@@ -88,7 +90,7 @@ impl QLinear {
         Some(Self {
             packed,
             col_scale,
-            col_comp,
+            col_sum,
             bias,
             din,
             dout,
@@ -97,33 +99,28 @@ impl QLinear {
 
     /// `out = x · W + b` for `x` of shape (rows, din); `out` becomes (rows, dout).
     /// Call only when [`available`] says so.
+    #[cfg(test)]
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        let mut xq = QuantRows::default();
+        xq.quantise(x, rows, self.din);
+        self.forward_quantised(&xq, out);
+    }
+
+    /// `out = x · W + b` for rows already quantised (by [`QuantRows::quantise`] or by the
+    /// pass that produced them); `out` becomes (rows, dout). Call only when [`available`]
+    /// says so.
+    pub fn forward_quantised(&self, xq: &QuantRows, out: &mut Vec<f32>) {
         let din = self.din;
-        let padded_rows = rows.next_multiple_of(TR);
-        // Quantise each row; padding rows are zeros (byte 128).
-        let mut xq = vec![128u8; padded_rows * din];
-        let mut row_scale = vec![0f32; padded_rows];
-        xq.par_chunks_mut(din)
-            .zip(row_scale.par_iter_mut())
-            .zip(x.par_chunks(din))
-            .for_each(|((q, s), row)| {
-                let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                if max == 0.0 {
-                    return;
-                }
-                *s = max / 127.0;
-                let inv = 127.0 / max;
-                for (q, v) in q.iter_mut().zip(row) {
-                    *q = (round(v * inv).clamp(-127.0, 127.0) as i32 + 128) as u8;
-                }
-            });
+        assert_eq!(xq.cols, din, "quantised rows of the wrong width");
+        let rows = xq.rows;
+        let (bytes, row_scale, row_min) = (&xq.bytes, &xq.scale, &xq.min);
         out.clear();
         out.resize(rows * self.dout, 0.0);
         let dout = self.dout;
         let out_ptr = OutPtr(out.as_mut_ptr());
         // Tasks of 8 row tiles; each walks every column block, reusing one block of weights
         // across its rows while it is in cache.
-        let tiles = padded_rows / TR;
+        let tiles = rows.div_ceil(TR);
         let per_task = 8;
         (0..tiles.div_ceil(per_task))
             .into_par_iter()
@@ -134,13 +131,13 @@ impl QLinear {
                         let r0 = t * TR;
                         let c0 = cb * TC;
                         let cols = dout.saturating_sub(c0).min(TC);
-                        // SAFETY: the tile reads rows r0..r0+6 of `xq` (padded), block cb of
+                        // SAFETY: the tile reads rows r0..r0+6 of `bytes` (padded), block cb of
                         // `packed` and columns c0..c0+64 of the per-column vectors (padded), and
                         // writes only rows < `rows` and columns < `dout` of its own tile of `out`.
                         #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
                         unsafe {
                             kernel::tile(
-                                xq.as_ptr().add(r0 * din),
+                                bytes.as_ptr().add(r0 * din),
                                 din,
                                 self.packed.as_ptr().add(cb * (din / 4) * TC * 4),
                                 din / 4,
@@ -149,14 +146,84 @@ impl QLinear {
                                 rows.saturating_sub(r0).min(TR),
                                 cols,
                                 row_scale.as_ptr().add(r0),
+                                row_min.as_ptr().add(r0),
                                 self.col_scale.as_ptr().add(c0),
-                                self.col_comp.as_ptr().add(c0),
+                                self.col_sum.as_ptr().add(c0),
                                 self.bias.as_ptr().add(c0),
                             );
                         }
                         #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-                        let _ = (r0, c0, cols, out_ptr);
+                        let _ = (r0, c0, cols, out_ptr, bytes, row_scale, row_min);
                     }
+                }
+            });
+    }
+}
+
+/// Activations quantised row by row for [`QLinear`] (see the module doc): bytes, and each
+/// row's scale and minimum; padded with zero rows to a whole number of the kernel's row
+/// tiles.
+#[derive(Default)]
+pub struct QuantRows {
+    bytes: Vec<u8>,
+    scale: Vec<f32>,
+    min: Vec<f32>,
+    rows: usize,
+    cols: usize,
+}
+
+/// A run of consecutive rows of a [`QuantRows`], to fill in parallel with the others.
+pub struct QuantChunk<'a> {
+    bytes: &'a mut [u8],
+    scale: &'a mut [f32],
+    min: &'a mut [f32],
+}
+
+impl QuantChunk<'_> {
+    /// Quantises `row` into row `r` of this chunk.
+    pub fn put(&mut self, r: usize, row: &[f32]) {
+        let w = row.len();
+        (self.scale[r], self.min[r]) =
+            crate::simd::quantise(row, &mut self.bytes[r * w..(r + 1) * w]);
+    }
+}
+
+impl QuantRows {
+    /// Sizes the buffers for `rows` × `cols` and zeroes the padding rows; the rows themselves
+    /// are left for the caller to fill through [`QuantRows::chunks`].
+    pub fn reset(&mut self, rows: usize, cols: usize) {
+        let padded = rows.next_multiple_of(TR);
+        self.rows = rows;
+        self.cols = cols;
+        for v in [&mut self.scale, &mut self.min] {
+            v.resize(padded, 0.0);
+            v[rows..].fill(0.0);
+        }
+        self.bytes.resize(padded * cols, 0);
+        self.bytes[rows * cols..].fill(0);
+    }
+
+    /// Chunks of `n` rows, for filling in parallel.
+    pub fn chunks(&mut self, n: usize) -> impl Iterator<Item = QuantChunk<'_>> {
+        let rows = self.rows;
+        self.bytes[..rows * self.cols]
+            .chunks_mut(n * self.cols)
+            .zip(self.scale[..rows].chunks_mut(n))
+            .zip(self.min[..rows].chunks_mut(n))
+            .map(|((bytes, scale), min)| QuantChunk { bytes, scale, min })
+    }
+
+    /// Quantises `x` (`rows` × `cols`, row-major) into these buffers.
+    #[cfg(test)]
+    pub fn quantise(&mut self, x: &[f32], rows: usize, cols: usize) {
+        self.reset(rows, cols);
+        let chunks: Vec<_> = self.chunks(16).collect();
+        chunks
+            .into_par_iter()
+            .zip(x.par_chunks(16 * cols))
+            .for_each(|(mut q, x)| {
+                for (r, x) in x.chunks_exact(cols).enumerate() {
+                    q.put(r, x);
                 }
             });
     }
@@ -177,7 +244,8 @@ mod kernel {
     use super::{TC, TR};
 
     /// One 6 × 64 tile: int8 dot products over `groups` × 4 inputs, then
-    /// `(acc − comp) · row_scale · col_scale + bias` stored for the first `rows` × `cols`.
+    /// `(acc · row_scale + row_min · col_sum) · col_scale + bias` stored for the first
+    /// `rows` × `cols`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn tile(
@@ -190,8 +258,9 @@ mod kernel {
         rows: usize,
         cols: usize,
         row_scale: *const f32,
+        row_min: *const f32,
         col_scale: *const f32,
-        col_comp: *const f32,
+        col_sum: *const f32,
         bias: *const f32,
     ) {
         unsafe {
@@ -214,6 +283,7 @@ mod kernel {
             }
             for (r, acc_r) in acc.iter().enumerate().take(rows) {
                 let s = _mm512_set1_ps(*row_scale.add(r));
+                let m = _mm512_set1_ps(*row_min.add(r));
                 for (v, acc_rv) in acc_r.iter().enumerate() {
                     let c0 = v * 16;
                     if c0 >= cols {
@@ -224,12 +294,16 @@ mod kernel {
                     } else {
                         (1u16 << (cols - c0)) - 1
                     };
-                    let accf = _mm512_sub_ps(
+                    let t = _mm512_fmadd_ps(
                         _mm512_cvtepi32_ps(*acc_rv),
-                        _mm512_loadu_ps(col_comp.add(c0)),
+                        s,
+                        _mm512_mul_ps(m, _mm512_loadu_ps(col_sum.add(c0))),
                     );
-                    let scale = _mm512_mul_ps(s, _mm512_loadu_ps(col_scale.add(c0)));
-                    let y = _mm512_fmadd_ps(accf, scale, _mm512_loadu_ps(bias.add(c0)));
+                    let y = _mm512_fmadd_ps(
+                        t,
+                        _mm512_loadu_ps(col_scale.add(c0)),
+                        _mm512_loadu_ps(bias.add(c0)),
+                    );
                     _mm512_mask_storeu_ps(out.add(r * ldo + c0), mask, y);
                 }
             }
@@ -262,14 +336,16 @@ mod tests {
         assert_eq!(got.len(), rows * dout);
         for r in 0..rows {
             let xr = &x[r * din..(r + 1) * din];
-            let max_x = xr.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let range = xr.iter().fold(f32::MIN, |m, &v| m.max(v))
+                - xr.iter().fold(f32::MAX, |m, &v| m.min(v));
             for n in 0..dout {
                 let col = |k: usize| w[k * dout + n];
                 let max_w = (0..din).fold(0f32, |m, k| m.max(col(k).abs()));
                 let want: f32 = (0..din).map(|k| xr[k] * col(k)).sum::<f32>() + b[n];
-                // Rounding moves each factor by at most half a step (max / 127 / 2).
+                // Rounding moves each weight by at most half a step (max / 127 / 2), each
+                // input by at most range / 255 / 2.
                 let bound: f32 = (0..din)
-                    .map(|k| (xr[k].abs() * max_w + col(k).abs() * max_x) / 254.0)
+                    .map(|k| xr[k].abs() * max_w / 254.0 + col(k).abs() * range / 510.0)
                     .sum::<f32>()
                     + 1e-4;
                 let err = (got[r * dout + n] - want).abs();

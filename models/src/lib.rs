@@ -19,6 +19,7 @@
 
 mod batch;
 mod bert;
+mod bf16;
 mod device;
 mod discovery;
 mod embedder;
@@ -26,6 +27,7 @@ mod error;
 mod fast_cpu;
 mod int8;
 mod precision;
+mod simd;
 
 pub use batch::{BatchPlan, plan_batches};
 pub use bert::{BertEmbedder, EmbedderOptions, Pooling};

@@ -13,6 +13,9 @@ pub enum Precision {
     /// feed-forward layers, on CPUs with AVX-512 VNNI; Q/K/V, attention, softmax, GELU and
     /// layer norm stay float32.
     Int8,
+    /// bfloat16 weights and activations (products summed in float32) in every linear layer,
+    /// on CPUs with AVX-512 BF16; attention, softmax, GELU and layer norm stay float32.
+    Bf16,
 }
 
 impl Precision {
@@ -21,6 +24,7 @@ impl Precision {
         match self {
             Self::F32 => true,
             Self::Int8 => crate::int8::available(),
+            Self::Bf16 => crate::bf16::available(),
         }
     }
 }
@@ -32,8 +36,9 @@ impl FromStr for Precision {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "float32" => Ok(Self::F32),
             "int8" | "i8" => Ok(Self::Int8),
+            "bf16" | "bfloat16" => Ok(Self::Bf16),
             other => Err(format!(
-                "unknown precision '{other}' (expected f32 or int8)"
+                "unknown precision '{other}' (expected f32, bf16 or int8)"
             )),
         }
     }
@@ -44,6 +49,7 @@ impl fmt::Display for Precision {
         f.write_str(match self {
             Self::F32 => "f32",
             Self::Int8 => "int8",
+            Self::Bf16 => "bf16",
         })
     }
 }
@@ -72,7 +78,7 @@ mod tests {
 
     #[test]
     fn parses_and_prints_names() {
-        for p in [Precision::F32, Precision::Int8] {
+        for p in [Precision::F32, Precision::Int8, Precision::Bf16] {
             assert_eq!(p.to_string().parse::<Precision>().unwrap(), p);
         }
         assert_eq!("F32".parse::<Precision>().unwrap(), Precision::F32);

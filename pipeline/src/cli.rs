@@ -97,8 +97,9 @@ pub struct ModelArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
-    /// Number format of the model's linear layers: f32, or int8 (faster, on CPUs with
-    /// AVX-512 VNNI; vectors differ slightly, so search and eval must use the same).
+    /// Number format of the model's linear layers: f32; bf16 (faster, on CPUs with AVX-512
+    /// BF16); or int8 (fastest, on CPUs with AVX-512 VNNI). Vectors differ slightly from
+    /// f32's, so search and eval must use the same.
     #[arg(long, default_value = "f32")]
     pub precision: Precision,
 }
