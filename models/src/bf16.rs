@@ -7,11 +7,11 @@
 //! the other channels nothing: on the parity items the vectors stay within cosine 0.9999 of
 //! float32, where int8 (one scale per row) loses about 0.01 on short texts.
 
+#[cfg(test)]
 use rayon::prelude::*;
 
-/// Rows and columns of one register tile: 6 rows × 4 vectors of 16 floats = 24 accumulators.
-const TR: usize = 6;
-const TC: usize = 64;
+// Register tiles: 6 rows × 4 vectors of 16 lanes = 24 accumulators.
+use crate::tiles::{TC, TR, for_each_tile};
 
 /// Whether this CPU and build can run [`BLinear`].
 pub fn available() -> bool {
@@ -83,45 +83,28 @@ impl BLinear {
         assert_eq!(x.cols, din, "bfloat16 rows of the wrong width");
         let rows = x.rows;
         let data = &x.data;
-        out.clear();
-        out.resize(rows * self.dout, 0.0);
         let dout = self.dout;
-        let out_ptr = OutPtr(out.as_mut_ptr());
-        // As in the int8 layer: tasks of 8 row tiles, each walking every column block.
-        let tiles = rows.div_ceil(TR);
-        let per_task = 8;
-        (0..tiles.div_ceil(per_task))
-            .into_par_iter()
-            .for_each(|task| {
-                let out_ptr = &out_ptr;
-                for cb in 0..self.bias.len() / TC {
-                    for t in task * per_task..((task + 1) * per_task).min(tiles) {
-                        let r0 = t * TR;
-                        let c0 = cb * TC;
-                        let cols = dout.saturating_sub(c0).min(TC);
-                        // SAFETY: the tile reads rows r0..r0+6 of `data` (padded to whole
-                        // tiles), block cb of `packed` and columns c0..c0+64 of `bias`
-                        // (padded), and writes only rows < `rows` and columns < `dout` of its
-                        // own tile of `out`.
-                        #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
-                        unsafe {
-                            kernel::tile(
-                                data.as_ptr().add(r0 * din),
-                                din,
-                                self.packed.as_ptr().add(cb * din * TC),
-                                din / 2,
-                                out_ptr.0.add(r0 * dout + c0),
-                                dout,
-                                rows.saturating_sub(r0).min(TR),
-                                cols,
-                                self.bias.as_ptr().add(c0),
-                            );
-                        }
-                        #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-                        let _ = (r0, c0, cols, out_ptr, data);
-                    }
-                }
-            });
+        for_each_tile(rows, dout, self.bias.len() / TC, out, |t| {
+            // SAFETY: the tile reads rows r0..r0+6 of `data` (padded to whole tiles), block
+            // `t.block` of `packed` and columns c0..c0+64 of `bias` (padded), and writes only
+            // rows < `rows` and columns < `dout` of its own tile of `out`.
+            #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+            unsafe {
+                kernel::tile(
+                    data.as_ptr().add(t.r0 * din),
+                    din,
+                    self.packed.as_ptr().add(t.block * din * TC),
+                    din / 2,
+                    t.out,
+                    dout,
+                    t.rows,
+                    t.cols,
+                    self.bias.as_ptr().add(t.c0),
+                );
+            }
+            #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
+            let _ = (t, data, dout, &self.packed);
+        });
     }
 }
 
@@ -166,11 +149,6 @@ impl BfRows {
             });
     }
 }
-
-struct OutPtr(*mut f32);
-// SAFETY: tiles write disjoint parts of the output (see `forward`).
-unsafe impl Sync for OutPtr {}
-unsafe impl Send for OutPtr {}
 
 // AVX-512 intrinsics are stable from Rust 1.89; the `avx512` feature that compiles this
 // module is documented as needing 1.89 (the workspace's 1.88 builds without it).

@@ -10,11 +10,11 @@
 //! `(s · Σ u·q + min · Σ q) · w_scale + bias`: exact int32 accumulation, then one rescale in
 //! the same pass that adds the bias.
 
+#[cfg(test)]
 use rayon::prelude::*;
 
-/// Rows and columns of one register tile: 6 rows × 4 vectors of 16 int32 = 24 accumulators.
-const TR: usize = 6;
-const TC: usize = 64;
+// Register tiles: 6 rows × 4 vectors of 16 lanes = 24 accumulators.
+use crate::tiles::{TC, TR, for_each_tile};
 
 /// A linear layer `y = x · W + b` with int8 weights packed for the VNNI kernel.
 pub struct QLinear {
@@ -114,49 +114,41 @@ impl QLinear {
         assert_eq!(xq.cols, din, "quantised rows of the wrong width");
         let rows = xq.rows;
         let (bytes, row_scale, row_min) = (&xq.bytes, &xq.scale, &xq.min);
-        out.clear();
-        out.resize(rows * self.dout, 0.0);
         let dout = self.dout;
-        let out_ptr = OutPtr(out.as_mut_ptr());
-        // Tasks of 8 row tiles; each walks every column block, reusing one block of weights
-        // across its rows while it is in cache.
-        let tiles = rows.div_ceil(TR);
-        let per_task = 8;
-        (0..tiles.div_ceil(per_task))
-            .into_par_iter()
-            .for_each(|task| {
-                let out_ptr = &out_ptr;
-                for cb in 0..self.col_scale.len() / TC {
-                    for t in task * per_task..((task + 1) * per_task).min(tiles) {
-                        let r0 = t * TR;
-                        let c0 = cb * TC;
-                        let cols = dout.saturating_sub(c0).min(TC);
-                        // SAFETY: the tile reads rows r0..r0+6 of `bytes` (padded), block cb of
-                        // `packed` and columns c0..c0+64 of the per-column vectors (padded), and
-                        // writes only rows < `rows` and columns < `dout` of its own tile of `out`.
-                        #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
-                        unsafe {
-                            kernel::tile(
-                                bytes.as_ptr().add(r0 * din),
-                                din,
-                                self.packed.as_ptr().add(cb * (din / 4) * TC * 4),
-                                din / 4,
-                                out_ptr.0.add(r0 * dout + c0),
-                                dout,
-                                rows.saturating_sub(r0).min(TR),
-                                cols,
-                                row_scale.as_ptr().add(r0),
-                                row_min.as_ptr().add(r0),
-                                self.col_scale.as_ptr().add(c0),
-                                self.col_sum.as_ptr().add(c0),
-                                self.bias.as_ptr().add(c0),
-                            );
-                        }
-                        #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-                        let _ = (r0, c0, cols, out_ptr, bytes, row_scale, row_min);
-                    }
-                }
-            });
+        for_each_tile(rows, dout, self.col_scale.len() / TC, out, |t| {
+            // SAFETY: the tile reads rows r0..r0+6 of `bytes` (padded), block `t.block` of
+            // `packed` and columns c0..c0+64 of the per-column vectors (padded), and writes
+            // only rows < `rows` and columns < `dout` of its own tile of `out`.
+            #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+            unsafe {
+                kernel::tile(
+                    bytes.as_ptr().add(t.r0 * din),
+                    din,
+                    self.packed.as_ptr().add(t.block * (din / 4) * TC * 4),
+                    din / 4,
+                    t.out,
+                    dout,
+                    t.rows,
+                    t.cols,
+                    row_scale.as_ptr().add(t.r0),
+                    row_min.as_ptr().add(t.r0),
+                    self.col_scale.as_ptr().add(t.c0),
+                    self.col_sum.as_ptr().add(t.c0),
+                    self.bias.as_ptr().add(t.c0),
+                );
+            }
+            #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
+            let _ = (
+                t,
+                bytes,
+                row_scale,
+                row_min,
+                dout,
+                &self.packed,
+                &self.col_sum,
+                &self.bias,
+            );
+        });
     }
 }
 
@@ -228,11 +220,6 @@ impl QuantRows {
             });
     }
 }
-
-struct OutPtr(*mut f32);
-// SAFETY: tiles write disjoint parts of the output (see `forward`).
-unsafe impl Sync for OutPtr {}
-unsafe impl Send for OutPtr {}
 
 // AVX-512 intrinsics are stable from Rust 1.89; the `avx512` feature that compiles this
 // module is documented as needing 1.89 (the workspace's 1.88 builds without it).

@@ -28,6 +28,7 @@ mod fast_cpu;
 mod int8;
 mod precision;
 mod simd;
+mod tiles;
 
 pub use batch::{BatchPlan, plan_batches};
 pub use bert::{BertEmbedder, EmbedderOptions, Pooling};
