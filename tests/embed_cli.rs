@@ -4,7 +4,7 @@
 
 use std::{io::Write, path::Path, process::Stdio};
 
-use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, testing::TinyModel};
+use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, Embeddings, testing::TinyModel};
 use serde_json::Value;
 
 mod common;
@@ -84,10 +84,7 @@ fn npy_rows_are_the_library_vectors_of_the_non_blank_lines() {
     let (shape, data) = read_npy(&std::fs::read(&npy).unwrap());
     assert_eq!(shape, (3, 32));
     let want = lib.embed(&texts).unwrap();
-    for (i, row) in data.chunks_exact(32).enumerate() {
-        let c: f32 = row.iter().zip(want.row(i)).map(|(a, b)| a * b).sum();
-        assert!(c > 0.99999, "row {i}: cosine {c}");
-    }
+    assert_rows_close(&data, 32, &want, 0.99999);
 }
 
 #[test]
@@ -197,10 +194,7 @@ fn real_model_vectors_match_the_library() {
     let lib = BertEmbedder::load(&dir, DeviceChoice::Cpu).unwrap();
     let texts: Vec<&str> = KEPT.iter().map(|(_, t)| *t).collect();
     let want = lib.embed(&texts).unwrap();
-    for (i, row) in data.chunks_exact(384).enumerate() {
-        let c: f32 = row.iter().zip(want.row(i)).map(|(a, b)| a * b).sum();
-        assert!(c > 0.9999, "row {i}: cosine {c}");
-    }
+    assert_rows_close(&data, 384, &want, 0.9999);
 }
 
 /// `--precision int8` / `bf16` reach the model: the summary and model id say so, and the
@@ -242,5 +236,15 @@ fn reduced_precisions_are_used_when_asked() {
             let c: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
             assert!(c > 0.95 && c < 0.999_999, "{precision}: cosine {c}");
         }
+    }
+}
+
+/// Every `dim`-wide row of `data` has cosine above `min` to the same row of `want` (both
+/// unit length).
+fn assert_rows_close(data: &[f32], dim: usize, want: &Embeddings, min: f32) {
+    assert_eq!(data.len(), want.len() * dim);
+    for (i, row) in data.chunks_exact(dim).enumerate() {
+        let c: f32 = row.iter().zip(want.row(i)).map(|(a, b)| a * b).sum();
+        assert!(c > min, "row {i}: cosine {c}");
     }
 }
