@@ -88,16 +88,14 @@ fn run_maps_a_folder_and_reports_every_file() {
         assert_eq!(c["status"], "gap", "{c}");
         assert!(c["evidence"].as_array().unwrap().is_empty());
     }
-    // Travel expenses are evidence for nothing.
+    // Travel expenses never mention AI: out of scope, listed under no control.
     for c in &cs {
         for e in c["evidence"].as_array().unwrap() {
-            if c["status"] == "evidence" {
-                assert_ne!(
-                    e["document"], "general/travel.txt",
-                    "{} matched travel",
-                    c["id"]
-                );
-            }
+            assert_ne!(
+                e["document"], "general/travel.txt",
+                "{} matched travel",
+                c["id"]
+            );
         }
     }
 
@@ -124,6 +122,13 @@ fn run_maps_a_folder_and_reports_every_file() {
     assert_eq!(outcome("general/fake.pdf")["outcome"], "failed");
     assert_eq!(report["files"]["found"], 5);
     assert_eq!(report["files"]["parsed"], 2);
+    assert_eq!(outcome("general/travel.txt")["out_of_scope"], true);
+    assert!(
+        outcome("governance/ai-policy.md")
+            .get("out_of_scope")
+            .is_none()
+    );
+    assert_eq!(report["files"]["out_of_scope"], 1);
 
     // The workspace holds the index, the vectors and the same report.
     assert!(ws.join("index/meta.json").is_file());
@@ -214,10 +219,92 @@ fn not_a_folder_is_a_user_error() {
 }
 
 #[test]
+fn all_documents_maps_documents_outside_the_scope_too() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A supplier procedure that never says AI: out of scope by default, evidence with the flag.
+    std::fs::write(
+        dir.join("suppliers.md"),
+        "# Supplier Management Procedure\n\n## 3 Supplier assessment\n\nBefore a contract is signed, \
+         procurement assesses each supplier's security, financial standing and service levels, and \
+         records the assessment in the supplier register. Suppliers are reassessed every year.\n",
+    )
+    .unwrap();
+    let listed = |report: &Value| {
+        controls(report)
+            .iter()
+            .flat_map(|c| c["evidence"].as_array().unwrap().clone())
+            .filter(|e| e["document"] == "suppliers.md")
+            .count()
+    };
+    let scoped = run_json(&dir, &t.path().join("ws1"));
+    assert_eq!(scoped["files"]["out_of_scope"], 1);
+    assert_eq!(listed(&scoped), 0);
+
+    let out = ok(controlmap()
+        .args([
+            "run",
+            "--format",
+            "json",
+            "--quiet",
+            "--all-documents",
+            "--workspace",
+        ])
+        .arg(t.path().join("ws2"))
+        .arg(&dir));
+    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(all["files"]["out_of_scope"], 0);
+    assert!(listed(&all) > 0, "{}", all["objectives"]);
+    let a103 = controls(&all)
+        .into_iter()
+        .find(|c| c["id"] == "A.10.3")
+        .unwrap();
+    assert_eq!(a103["evidence"][0]["document"], "suppliers.md", "{a103}");
+}
+
+#[test]
 fn sample_corpus_runs_end_to_end() {
     let t = tempfile::tempdir().unwrap();
     let report = run_json(&repo().join("corpora/sample-org"), &t.path().join("ws"));
     assert_eq!(controls(&report).len(), 38);
+    // Every planted gap is reported as one, and no control the gold labels evidence for.
+    let gold = controlmap::gold::Gold::load(&repo().join("corpora/sample-org/gold.yaml")).unwrap();
+    let status = |id: &str| {
+        controls(&report)
+            .into_iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    for id in &gold.gaps {
+        assert_eq!(status(id), "gap", "planted gap {id}");
+    }
+    for l in &gold.labels {
+        for id in &l.controls {
+            assert_ne!(status(id), "gap", "{id} is labelled in {}", l.file);
+        }
+    }
+    // The documents that never mention AI (travel, brand, office safety…) are out of scope,
+    // and only they.
+    let mut outside: Vec<&str> = report["file_outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["out_of_scope"] == true)
+        .map(|o| o["path"].as_str().unwrap())
+        .collect();
+    outside.sort_unstable();
+    assert_eq!(
+        outside,
+        [
+            "general/brand-guidelines.md",
+            "general/information-security-policy.md",
+            "general/office-health-and-safety.txt",
+            "general/travel-and-expenses-policy.docx",
+            "general/visitor-policy.html"
+        ]
+    );
     assert!(
         report["files"]["parsed"].as_u64().unwrap() >= 10,
         "{}",

@@ -33,6 +33,12 @@ pub struct Framework {
     pub version: String,
     #[serde(default)]
     pub note: String,
+    /// Words and phrases that put a document in the framework's scope (matched whole and
+    /// case-insensitively in its text, headings and title). A document that contains none of
+    /// them is out of scope: indexed and searchable, but evidence for no control. Empty: every
+    /// document is in scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope_terms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +141,21 @@ impl Catalog {
                 source_name: name.to_path_buf(),
                 line: line_of_key(text, "framework"),
                 message: "framework needs a non-empty id and name".into(),
+            });
+        }
+        if self
+            .framework
+            .scope_terms
+            .iter()
+            .any(|t| t.trim().is_empty())
+        {
+            return Err(CatalogError {
+                source_name: name.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("scope_terms:"))
+                    .map(|i| i + 1),
+                message: "framework.scope_terms has an empty term".into(),
             });
         }
         if self.objectives.is_empty() {
@@ -337,6 +358,28 @@ objectives:
 
     fn err(text: &str) -> CatalogError {
         Catalog::parse(text, Path::new("demo.yaml")).unwrap_err()
+    }
+
+    #[test]
+    fn scope_terms_load_and_an_empty_one_is_an_error() {
+        let with = |terms: &str| {
+            SMALL.replace(
+                "  name: Demo\n",
+                &format!("  name: Demo\n  scope_terms: {terms}\n"),
+            )
+        };
+        let c = Catalog::parse(&with("[AI, machine learning]"), Path::new("demo.yaml")).unwrap();
+        assert_eq!(c.framework.scope_terms, ["AI", "machine learning"]);
+        assert!(
+            Catalog::parse(SMALL, Path::new("demo.yaml"))
+                .unwrap()
+                .framework
+                .scope_terms
+                .is_empty()
+        );
+        let e = err(&with("[AI, \" \"]"));
+        assert_eq!(e.line, Some(5), "{e}");
+        assert!(e.message.contains("scope_terms"), "{e}");
     }
 
     #[test]

@@ -157,6 +157,11 @@ pub struct RunArgs {
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
     pub fail_on_gaps: bool,
+    /// Map every document, also those that mention none of the catalog's scope terms (for
+    /// the built-in catalog: AI, machine learning, model, algorithm and the like). By default
+    /// such documents are indexed and searchable but evidence for nothing.
+    #[arg(long)]
+    pub all_documents: bool,
 }
 
 #[derive(Debug, clap::Args)]

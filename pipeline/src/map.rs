@@ -3,6 +3,8 @@
 //! examples, and the share of its keywords in the passage, combined by [`Weights`]; `eval`
 //! measures what each adds.
 
+use std::collections::{BTreeSet, HashSet};
+
 use controlmap_models::{Embedder, Embeddings};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -406,6 +408,8 @@ pub struct Mapper {
     counter_owner: Vec<usize>,
     /// Lower-cased keywords per control.
     keywords: Vec<Vec<String>>,
+    /// Which documents can be evidence at all.
+    pub scope: Scope,
     pub weights: Weights,
     pub calibration: Calibration,
 }
@@ -451,6 +455,7 @@ impl Mapper {
             example_owner,
             example_counts,
             keywords,
+            scope: Scope::new(&catalog.framework.scope_terms),
             weights,
             calibration: Calibration::default(),
         })
@@ -603,16 +608,101 @@ impl Mapper {
     }
 }
 
+/// The documents a catalog's framework applies to: those that mention at least one of its
+/// scope terms (whole words, any case) in a passage's text, heading path or title. An AI
+/// management standard says nothing about a travel expenses policy, however close its
+/// sentences come to a control's wording ("customers", "approved by", "responsible for").
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Lower-cased; empty: every document is in scope.
+    terms: Vec<String>,
+}
+
+impl Scope {
+    pub fn new(terms: &[String]) -> Self {
+        Self {
+            terms: terms.iter().map(|t| t.trim().to_lowercase()).collect(),
+        }
+    }
+
+    /// Every document is in scope.
+    pub fn everything() -> Self {
+        Self::default()
+    }
+
+    /// The terms, lower-cased.
+    pub fn terms(&self) -> &[String] {
+        &self.terms
+    }
+
+    /// Whether `text` mentions a scope term (always, when there are none).
+    pub fn mentions(&self, text: &str) -> bool {
+        if self.terms.is_empty() {
+            return true;
+        }
+        let lower = text.to_lowercase();
+        self.terms.iter().any(|t| contains_word(&lower, t))
+    }
+
+    /// The documents among `passages` none of whose passages mentions a scope term, sorted.
+    pub fn out_of_scope(&self, passages: &[&Passage]) -> Vec<String> {
+        if self.terms.is_empty() {
+            return Vec::new();
+        }
+        let mut in_scope: HashSet<&str> = HashSet::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for p in passages {
+            seen.insert(&p.document);
+            if in_scope.contains(p.document.as_str()) {
+                continue;
+            }
+            if self.mentions(&p.text) || self.mentions(&p.heading_path()) || self.mentions(&p.title)
+            {
+                in_scope.insert(&p.document);
+            }
+        }
+        seen.into_iter()
+            .filter(|d| !in_scope.contains(d))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Mutes the score rows of the passages of documents outside the scope and returns those
+    /// documents.
+    pub fn mute_outside(
+        &self,
+        scores: &mut [f32],
+        n_controls: usize,
+        passages: &[&Passage],
+    ) -> Vec<String> {
+        let out = self.out_of_scope(passages);
+        if !out.is_empty() {
+            let outside: HashSet<&str> = out.iter().map(String::as_str).collect();
+            mute(
+                scores,
+                n_controls,
+                passages
+                    .iter()
+                    .map(|p| outside.contains(p.document.as_str())),
+            );
+        }
+        out
+    }
+}
+
 /// A corpus's passages mapped: `scores` order each passage's controls, `confidence` says how
 /// likely each pair is right (both `[p * n_controls + c]`).
 pub struct Mapped {
     pub scores: Vec<f32>,
     pub confidence: Vec<f32>,
+    /// Documents outside the mapper's [`Scope`], whose passages are muted.
+    pub out_of_scope: Vec<String>,
 }
 
 /// Maps a corpus's passages (in document order, with their vectors): each passage's context
-/// is its heading path, its neighbours the passages beside it under the same headings, and
-/// document-control text is muted.
+/// is its heading path, its neighbours the passages beside it under the same headings;
+/// document-control text and the passages of documents outside the mapper's [`Scope`] are
+/// muted.
 pub fn map_passages(
     mapper: &Mapper,
     embedder: &dyn Embedder,
@@ -640,8 +730,13 @@ pub fn map_passages(
         n,
         passages.iter().map(|p| is_document_control(p)),
     );
+    let out_of_scope = mapper.scope.mute_outside(&mut scores, n, passages);
     let confidence = mapper.calibration.confidence(&scores, n);
-    Ok(Mapped { scores, confidence })
+    Ok(Mapped {
+        scores,
+        confidence,
+        out_of_scope,
+    })
 }
 
 /// A passage's context: its heading path, else its document's title.
@@ -734,6 +829,58 @@ mod tests {
             start: 0,
             end: text.len(),
         }
+    }
+
+    #[test]
+    fn documents_that_mention_no_scope_term_are_out_of_scope_and_muted() {
+        let at = |doc: &str, title: &str, heading: &str, text: &str| Passage {
+            document: doc.into(),
+            title: title.into(),
+            ..passage(heading, text)
+        };
+        let ps = [
+            at(
+                "travel.md",
+                "Travel",
+                "1 Flights",
+                "Economy class for short flights.",
+            ),
+            at(
+                "travel.md",
+                "Travel",
+                "2 Meals",
+                "Meals are paid up to a daily limit.",
+            ),
+            // "mail" and "maintain" hold "ai" but not as a word; "Model" in a heading counts.
+            at("it.md", "IT", "Mail", "We maintain the mail servers."),
+            at(
+                "risk.md",
+                "Risk",
+                "Model risk",
+                "Each is validated before use.",
+            ),
+            at(
+                "use.md",
+                "Use of A.I. tools",
+                "Rules",
+                "Staff follow these rules.",
+            ),
+        ];
+        let refs: Vec<&Passage> = ps.iter().collect();
+        let scope = Scope::new(&["AI".into(), "A.I.".into(), "model".into()]);
+        assert!(scope.mentions("Our AI policy") && !scope.mentions("Email the maintainer"));
+        assert_eq!(scope.out_of_scope(&refs), ["it.md", "travel.md"]);
+        assert!(Scope::everything().out_of_scope(&refs).is_empty());
+
+        let mut scores = vec![0.5f32; ps.len() * 2];
+        let out = scope.mute_outside(&mut scores, 2, &refs);
+        assert_eq!(out, ["it.md", "travel.md"]);
+        assert_eq!(
+            scores,
+            [-1.0, -1.0, -1.0, -1.0, -1.0, -1.0, 0.5, 0.5, 0.5, 0.5]
+        );
+        let conf = Calibration::default().confidence(&scores, 2);
+        assert!(conf[..6].iter().all(|&c| c == 0.0) && conf[6..].iter().all(|&c| c > 0.0));
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub struct FileCounts {
     pub skipped: usize,
     pub failed: usize,
     pub passages: usize,
+    /// Documents read but outside the catalog's scope (they mention none of its scope
+    /// terms): searchable, evidence for nothing.
+    #[serde(default)]
+    pub out_of_scope: usize,
 }
 
 /// Controls per status of the mapper alone (see [`CoverageCounts`] for the reviewed ones).
@@ -112,6 +116,9 @@ pub struct FileOutcome {
     pub passages: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Read, but outside the catalog's scope: evidence for nothing (see `--all-documents`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_scope: bool,
 }
 
 #[derive(Debug, Default, Serialize)]

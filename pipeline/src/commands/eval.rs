@@ -23,7 +23,7 @@ use crate::{
     },
     gold::{Gold, squash},
     manifest::Manifest,
-    map::{Batch, Calibration, Contexts, Mapper, Status, Thresholds, assess, map_passages},
+    map::{Batch, Calibration, Contexts, Mapper, Scope, Status, Thresholds, assess, map_passages},
 };
 
 #[derive(Debug, Serialize)]
@@ -269,7 +269,13 @@ fn eval_corpus(
         data.extend(store.vector(*row));
     }
     let vectors = Embeddings::new(store.dim(), data);
-    let mut mapped = map_passages(mapper, embedder, &passages, &vectors)?;
+    // Calibration is measured (and fitted) on every document's passages: the documents outside
+    // the catalog's scope are the gold's examples of passages about nothing, which in-scope
+    // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
+    let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
+    let mapped = map_passages(mapper, embedder, &passages, &vectors);
+    mapper.scope = scope;
+    let mut mapped = mapped?;
     let n = mapper.n_controls();
 
     // Labels to passages: a passage carries a label when it holds the quote, or lies inside it
@@ -327,6 +333,8 @@ fn eval_corpus(
         cross_validated = Some(calibration_metrics(&cv, &right));
     }
 
+    mapper.scope.mute_outside(&mut mapped.scores, n, &passages);
+    mapped.confidence = mapper.calibration.confidence(&mapped.scores, n);
     let statuses = assess(&mapped.scores, &mapped.confidence, n, Thresholds::default());
     let reported: Vec<String> = statuses
         .iter()

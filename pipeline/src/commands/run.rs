@@ -1,7 +1,7 @@
 //! `controlmap run`: the whole pipeline over a policy folder.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     path::{Path, PathBuf},
     sync::Mutex,
     time::Instant,
@@ -17,7 +17,7 @@ use crate::{
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, RunArgs},
     manifest::{DocRecord, Manifest, sha256_file, stamp},
-    map::{Mapper, Status, Thresholds, Weights, assess, map_passages},
+    map::{Mapper, Scope, Status, Thresholds, Weights, assess, map_passages},
     ordered::for_each_ordered,
     parse::{NotParsed, ParseOptions, parse_file_with},
     report::{
@@ -197,6 +197,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
             format: None,
             passages: None,
             reason: Some(reason),
+            out_of_scope: false,
         });
     }
     // Documents that were indexed and now are gone, changed, or no longer parse.
@@ -286,9 +287,34 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // Map: every passage against every control.
     let t = Instant::now();
-    let mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
+    let mut mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
+    if args.all_documents {
+        mapper.scope = Scope::everything();
+    }
     let n_controls = mapper.n_controls();
     let mapped = map_passages(&mapper, &embedder, &passages, &vectors)?;
+    if !mapped.out_of_scope.is_empty() {
+        let outside: HashSet<&str> = mapped.out_of_scope.iter().map(String::as_str).collect();
+        for o in &mut outcomes {
+            o.out_of_scope = outside.contains(o.path.as_str());
+        }
+        files.out_of_scope = mapped.out_of_scope.len();
+        note(
+            quiet,
+            format_args!(
+                "{} documents mention none of the catalog's scope terms ({}…) and are evidence for nothing; --all-documents maps them",
+                mapped.out_of_scope.len(),
+                mapper
+                    .scope
+                    .terms()
+                    .iter()
+                    .take(4)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
     let thresholds = Thresholds::default();
     let assessments = assess(&mapped.scores, &mapped.confidence, n_controls, thresholds);
     let mut summary = StatusCounts::default();
@@ -467,6 +493,7 @@ fn read_file(
         format: None,
         passages: None,
         reason,
+        out_of_scope: false,
     };
     let (size, mtime_ns) = match stamp(&f.path) {
         Ok(s) => s,

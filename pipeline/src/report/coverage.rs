@@ -299,6 +299,9 @@ pub struct FileOutcomeEntry {
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Read, but outside the catalog's scope: evidence for nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub out_of_scope: bool,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }

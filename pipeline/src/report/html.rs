@@ -85,6 +85,11 @@ pub fn render(report: &ReportFile) -> String {
         .iter()
         .filter(|o| o.outcome == "failed" || o.outcome == "skipped")
         .collect();
+    let outside: Vec<_> = report
+        .file_outcomes
+        .iter()
+        .filter(|o| o.out_of_scope)
+        .collect();
     let title = if report.catalog.is_empty() {
         "Controls coverage".to_string()
     } else {
@@ -111,6 +116,9 @@ pub fn render(report: &ReportFile) -> String {
                     p.meta {
                         (f.found) " files: " (f.parsed + f.unchanged) " read ("
                         (f.passages) " passages), " (f.skipped) " skipped, " (f.failed) " failed"
+                        @if f.out_of_scope > 0 {
+                            ", " a href="#out-of-scope" { (f.out_of_scope) " out of scope" }
+                        }
                     }
                 }
                 section.summary {
@@ -168,6 +176,19 @@ pub fn render(report: &ReportFile) -> String {
                                     @if let Some(r) = &o.reason { ": " (r) }
                                 }
                             }
+                        }
+                    }
+                }
+                @if !outside.is_empty() {
+                    section #out-of-scope {
+                        h2 { "Documents out of scope (" (outside.len()) ")" }
+                        p.note {
+                            "Read and searchable, but evidence for no control: they mention none of "
+                            "the catalog's scope terms. " code { "controlmap run --all-documents" }
+                            " maps them too."
+                        }
+                        ul.files {
+                            @for o in &outside { li { code { (o.path) } } }
                         }
                     }
                 }

@@ -84,6 +84,13 @@ impl ReportFile {
             "{} files: {} parsed, {} unchanged ({} passages), {} skipped, {} failed",
             f.found, f.parsed, f.unchanged, f.passages, f.skipped, f.failed
         )?;
+        if f.out_of_scope > 0 {
+            writeln!(
+                out,
+                "{} documents out of scope (they mention none of the catalog's scope terms): evidence for nothing",
+                f.out_of_scope
+            )?;
+        }
         Ok(())
     }
 }
