@@ -526,6 +526,16 @@ fn document_page_lists_passages_in_order_with_pages_and_mappings() {
         list.body
             .contains(&format!("/document?path={}", path.replace(' ', "%20")))
     );
+    // The documents that never mention AI are marked, and only they.
+    assert_eq!(
+        list.body.matches("out of scope</span>").count(),
+        5,
+        "{}",
+        list.body
+    );
+    let brand = send(&app, get("/document?path=general/brand-guidelines.md"));
+    assert!(brand.body.contains("Out of scope: "), "{}", brand.body);
+    assert!(!r.body.contains("Out of scope: "));
 }
 
 #[test]

@@ -682,6 +682,24 @@ fn load_manifest(state: &AppState) -> Result<Manifest, AppError> {
     })
 }
 
+const OUT_OF_SCOPE: &str = "the document mentions none of the catalog's scope terms (AI, model, \
+     algorithm…), so it is searchable but evidence for no control; `controlmap run \
+     --all-documents` maps it too";
+
+/// The documents the last run found outside the catalog's scope (none if its report cannot be
+/// read: the pages that need the report say so themselves).
+fn out_of_scope(state: &AppState) -> HashSet<String> {
+    crate::report::outputs::read_report(state.workspace())
+        .map(|r| {
+            r.file_outcomes
+                .into_iter()
+                .filter(|o| o.out_of_scope)
+                .map(|o| o.path)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// `GET /documents`: every document the last run read, with links to each.
 pub(super) async fn documents(
     State(state): State<Arc<AppState>>,
@@ -690,6 +708,7 @@ pub(super) async fn documents(
     blocking(move || {
         let ctx = Ctx::new(&state, session);
         let m = load_manifest(&state)?;
+        let outside = out_of_scope(&state);
         let body = html! {
             h1 { "Documents (" (m.documents.len()) ")" }
             ul.documents {
@@ -697,6 +716,9 @@ pub(super) async fn documents(
                     li {
                         a.doc href=(document_href(path, None)) { (path) }
                         " — " (d.passages.len()) " passages"
+                        @if outside.contains(path.as_str()) {
+                            " · " span.badge.na title=(OUT_OF_SCOPE) { "out of scope" }
+                        }
                     }
                 }
             }
@@ -740,6 +762,9 @@ pub(super) async fn document(
             p.crumbs { a href="/documents" { "Documents" } " › " (path) }
             h1 { (path) }
             p.meta { (doc.format.to_string()) " · " (passages.len()) " passages" }
+            @if out_of_scope(&state).contains(path.as_str()) {
+                p.note { "Out of scope: " (OUT_OF_SCOPE) }
+            }
             @for p in &passages {
                 section.passage-block id={ "p-" (p.id) } {
                     div.where {
