@@ -304,6 +304,32 @@ mod tests {
     }
 
     #[test]
+    fn documents_out_of_scope_are_counted_and_listed() {
+        let mut r = sample();
+        r.apply_review(&[], &HashMap::new());
+        assert!(!render(&r).contains("out-of-scope"));
+        for (path, out_of_scope) in [("travel.docx", true), ("ai-policy.md", false)] {
+            r.file_outcomes
+                .push(crate::report::coverage::FileOutcomeEntry {
+                    path: path.into(),
+                    outcome: "parsed".into(),
+                    reason: None,
+                    out_of_scope,
+                    rest: Default::default(),
+                });
+        }
+        r.files.out_of_scope = 1;
+        let page = render(&r);
+        assert!(
+            page.contains("<a href=\"#out-of-scope\">1 out of scope</a>"),
+            "{page}"
+        );
+        assert!(page.contains("Documents out of scope (1)"));
+        assert!(page.contains("<li><code>travel.docx</code></li>"));
+        assert!(!page.contains("<li><code>ai-policy.md</code></li>"));
+    }
+
+    #[test]
     fn page_is_self_contained_with_a_cell_per_control_and_gaps_first() {
         let mut r = sample();
         r.apply_review(&[], &HashMap::new());
