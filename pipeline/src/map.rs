@@ -621,7 +621,15 @@ pub struct Scope {
 impl Scope {
     pub fn new(terms: &[String]) -> Self {
         Self {
-            terms: terms.iter().map(|t| t.trim().to_lowercase()).collect(),
+            terms: terms
+                .iter()
+                .map(|t| {
+                    t.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase()
+                })
+                .collect(),
         }
     }
 
@@ -640,7 +648,12 @@ impl Scope {
         if self.terms.is_empty() {
             return true;
         }
-        let lower = text.to_lowercase();
+        // One space between words, so that a term of two words matches across a line break.
+        let lower = text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
         self.terms.iter().any(|t| contains_word(&lower, t))
     }
 
@@ -869,6 +882,7 @@ mod tests {
         let refs: Vec<&Passage> = ps.iter().collect();
         let scope = Scope::new(&["AI".into(), "A.I.".into(), "model".into()]);
         assert!(scope.mentions("Our AI policy") && !scope.mentions("Email the maintainer"));
+        assert!(Scope::new(&["machine learning".into()]).mentions("uses Machine\n  Learning"));
         assert_eq!(scope.out_of_scope(&refs), ["it.md", "travel.md"]);
         assert!(Scope::everything().out_of_scope(&refs).is_empty());
 
