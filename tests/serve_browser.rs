@@ -263,6 +263,19 @@ impl Browser {
             .to_string()
     }
 
+    /// Like [`Self::value`], for a page that may be replacing the element while we read it:
+    /// `None` when there is no such element or it went stale between finding and reading.
+    fn value_if_there(&self, css: &str) -> Option<String> {
+        let e = self.find_all(css).into_iter().next()?;
+        let (status, v) = http(
+            self.port,
+            "GET",
+            &format!("/session/{}/element/{e}/property/value", self.session),
+            None,
+        );
+        (status == 200).then(|| v["value"].as_str().unwrap_or_default().to_string())
+    }
+
     fn press(&self, key: &str) {
         self.cmd(
             "POST",
@@ -402,7 +415,11 @@ fn a_reviewer_clicks_through_and_decides_in_a_real_browser() {
     wait_for_decision(&ws, &control, Some(&hash), Verdict::Accepted);
     // The page moved on in place to the next suggestion.
     let start = Instant::now();
-    while browser.value("form.decide input[name=hash]") == hash {
+    // (The page swaps the form in place, so a read can meet the old element gone stale.)
+    while browser
+        .value_if_there("form.decide input[name=hash]")
+        .is_none_or(|h| h == hash)
+    {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "the queue moved on"
