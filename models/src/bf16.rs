@@ -241,13 +241,7 @@ mod tests {
         }
         // Odd sizes: rows not a multiple of 6, columns not of 64, inputs odd.
         let (rows, din, dout) = (13, 41, 80);
-        let w: Vec<f32> = (0..din * dout)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
-            .collect();
-        let b: Vec<f32> = (0..dout).map(|i| i as f32 * 0.01).collect();
-        let x: Vec<f32> = (0..rows * din)
-            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 20.0)
-            .collect();
+        let (w, b, x) = crate::tiles::test_layer(rows, din, dout);
         let l = BLinear::new(&w, &b, din, dout);
         assert_eq!(l.input_width(), 42);
         let mut xb = BfRows::default();

@@ -63,3 +63,17 @@ pub(crate) fn for_each_tile(
             }
         });
 }
+
+/// A layer's weights (`din × dout`, row-major), bias and `rows × din` inputs for the kernels'
+/// tests: deterministic, mixed-sign, not round numbers.
+#[cfg(test)]
+pub(crate) fn test_layer(rows: usize, din: usize, dout: usize) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let w = (0..din * dout)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 50.0)
+        .collect();
+    let b = (0..dout).map(|i| i as f32 * 0.01).collect();
+    let x = (0..rows * din)
+        .map(|i| ((i * 53 % 97) as f32 - 48.0) / 20.0)
+        .collect();
+    (w, b, x)
+}

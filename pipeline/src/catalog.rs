@@ -151,10 +151,7 @@ impl Catalog {
         {
             return Err(CatalogError {
                 source_name: name.to_path_buf(),
-                line: text
-                    .lines()
-                    .position(|l| l.trim_start().starts_with("scope_terms:"))
-                    .map(|i| i + 1),
+                line: line_of_key(text, "scope_terms"),
                 message: "framework.scope_terms has an empty term".into(),
             });
         }
@@ -282,9 +279,10 @@ fn line_of_id(text: &str, id: &str, occurrence: usize) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
+/// The first line that sets `key`, at any indentation (keys this is asked for occur once).
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
     text.lines()
-        .position(|l| l.starts_with(&format!("{key}:")))
+        .position(|l| l.trim_start().starts_with(&format!("{key}:")))
         .map(|i| i + 1)
 }
 

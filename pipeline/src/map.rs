@@ -9,7 +9,7 @@ use controlmap_models::{Embedder, Embeddings};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::{catalog::Catalog, chunk::Passage};
+use crate::{catalog::Catalog, chunk::Passage, parse::normalise_space};
 
 /// A control's status in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -623,12 +623,7 @@ impl Scope {
         Self {
             terms: terms
                 .iter()
-                .map(|t| {
-                    t.split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .to_lowercase()
-                })
+                .map(|t| normalise_space(t).to_lowercase())
                 .collect(),
         }
     }
@@ -649,11 +644,7 @@ impl Scope {
             return true;
         }
         // One space between words, so that a term of two words matches across a line break.
-        let lower = text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase();
+        let lower = normalise_space(text).to_lowercase();
         self.terms.iter().any(|t| contains_word(&lower, t))
     }
 
@@ -791,7 +782,7 @@ pub fn is_document_control(p: &Passage) -> bool {
     if section.iter().any(|s| heading.contains(s)) {
         return true;
     }
-    let text = crate::parse::normalise_space(&p.text);
+    let text = normalise_space(&p.text);
     let lower = text.to_lowercase();
     let approval_line = lower.starts_with("approved by ")
         && text.split(' ').count() <= 25
