@@ -216,6 +216,24 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
         "{sample}"
     );
     assert!(sample["calibration"]["pairs"].as_u64().unwrap() > 500);
+    // Every labelled item is listed, and its ranks give back the headline figures.
+    for set in [set("sample-org"), set("nist")] {
+        let items = set["items"].as_array().unwrap();
+        let ranking = &set["ranking"];
+        assert_eq!(items.len() as u64, ranking["items"].as_u64().unwrap());
+        let ranks: Vec<f64> = items
+            .iter()
+            .map(|i| i["first_labelled_rank"].as_f64().unwrap())
+            .collect();
+        let n = ranks.len() as f64;
+        let p1 = ranks.iter().filter(|&&r| r == 1.0).count() as f64 / n;
+        let mrr = ranks.iter().map(|r| 1.0 / r).sum::<f64>() / n;
+        assert!((p1 - ranking["p_at_1"].as_f64().unwrap()).abs() < 1e-9);
+        assert!((mrr - ranking["mrr"].as_f64().unwrap()).abs() < 1e-9);
+    }
+    let first = &sample["items"][0];
+    assert!(first["passage_id"].is_u64(), "{first}");
+    assert!(first["id"].as_str().unwrap().contains(" › "), "{first}");
     let gaps = &sample["gaps"];
     assert!(
         gaps["reported"]
@@ -234,6 +252,44 @@ fn eval_scores_the_mapper_on_both_labelled_sets() {
             .is_empty(),
         "{gaps}"
     );
+}
+
+#[test]
+fn eval_misses_lists_the_items_ranked_wrong_worst_first() {
+    let t = tempfile::tempdir().unwrap();
+    let gold = t.path().join("mine.json");
+    let text = "Before we sign a contract with a supplier of AI components we assess the supplier, \
+                and we monitor the services it provides against the agreed requirements.";
+    let items = serde_json::json!({"items": [
+        {"id": "right", "text": text, "annex_a": ["A.10.3"]},
+        {"id": "wrong", "text": text, "annex_a": ["A.7.6"]},
+        {"id": "unlabelled", "text": text, "annex_a": []},
+    ]});
+    std::fs::write(&gold, items.to_string()).unwrap();
+    let eval = |format: &str| {
+        ok(controlmap()
+            .args(["eval", "--misses", "--format", format, "--gold"])
+            .arg(&gold))
+        .stdout
+    };
+    let report: Value = serde_json::from_slice(&eval("json")).unwrap();
+    let listed = report["datasets"][0]["items"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "unlabelled items are left out: {listed:?}");
+    assert_eq!(listed[0]["id"], "right");
+    assert_eq!(listed[0]["first_labelled_rank"], 1);
+    assert_eq!(listed[0]["ranked"][0]["control"], "A.10.3");
+    let wrong_rank = listed[1]["first_labelled_rank"].as_u64().unwrap();
+    assert!(wrong_rank > 1, "{}", listed[1]);
+    assert_eq!(listed[1]["ranked"].as_array().unwrap().len(), 5);
+
+    let out = String::from_utf8(eval("text")).unwrap();
+    assert!(out.contains("1 of 2 items missed at P@1"), "{out}");
+    assert!(
+        out.contains(&format!("rank {wrong_rank:<3} wrong")),
+        "{out}"
+    );
+    assert!(out.contains("labelled A.7.6; ranked A.10.3 ("), "{out}");
+    assert!(!out.contains(" right\n"), "{out}");
 }
 
 #[test]

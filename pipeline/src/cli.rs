@@ -284,6 +284,11 @@ pub struct EvalArgs {
     #[arg(long)]
     pub fit_calibration: bool,
 
+    /// List the labelled items whose first-ranked control is not one of their labels, worst
+    /// first, with the controls ranked above the label (JSON output always has every item).
+    #[arg(long)]
+    pub misses: bool,
+
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

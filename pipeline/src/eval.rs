@@ -52,6 +52,70 @@ pub fn ranking_metrics(ranked: &[Vec<usize>], gold: &[Vec<usize>]) -> RankingMet
     }
 }
 
+/// How one labelled item was ranked, for reading what the mapper gets wrong.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemResult {
+    /// The item's id (a labelled file's `id`; for a corpus, document and heading).
+    pub id: String,
+    /// The passage in the workspace (corpus items only), as `search` and `review` show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passage_id: Option<u64>,
+    /// The start of the item's text.
+    pub excerpt: String,
+    pub labelled: Vec<String>,
+    /// Where the first labelled control was ranked (1 is right at P@1).
+    pub first_labelled_rank: usize,
+    /// The best-ranked controls with their scores, best first.
+    pub ranked: Vec<RankedControl>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RankedControl {
+    pub control: String,
+    pub score: f32,
+}
+
+/// Controls listed per item in [`ItemResult::ranked`].
+pub const ITEM_TOP: usize = 5;
+
+/// One [`ItemResult`] per labelled item (unlabelled ones are left out, as in
+/// [`ranking_metrics`]). `names[i]` is item `i`'s id and passage id, `texts[i]` its text,
+/// `controls` the catalog's control IDs in score-column order.
+pub fn item_results(
+    scores: &[f32],
+    ranked: &[Vec<usize>],
+    gold: &[Vec<usize>],
+    names: &[(String, Option<u64>)],
+    texts: &[&str],
+    controls: &[String],
+) -> Vec<ItemResult> {
+    let n = controls.len();
+    ranked
+        .iter()
+        .zip(gold)
+        .enumerate()
+        .filter(|(_, (_, g))| !g.is_empty())
+        .map(|(i, (r, g))| {
+            let row = &scores[i * n..(i + 1) * n];
+            ItemResult {
+                id: names[i].0.clone(),
+                passage_id: names[i].1,
+                excerpt: crate::report::table::clip(texts[i], 160),
+                labelled: g.iter().map(|&c| controls[c].clone()).collect(),
+                first_labelled_rank: r.iter().position(|c| g.contains(c)).map_or(n, |p| p + 1),
+                ranked: r
+                    .iter()
+                    .take(ITEM_TOP)
+                    .map(|&c| RankedControl {
+                        control: controls[c].clone(),
+                        score: row[c],
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Controls ranked by descending score for each row of a score matrix.
 pub fn rank_rows(scores: &[f32], n_controls: usize) -> Vec<Vec<usize>> {
     scores
@@ -323,6 +387,39 @@ mod tests {
         assert!((m.r_at_5 - 0.75).abs() < 1e-9);
         // item 0: 1; item 1: first gold at rank 3 → 1/3
         assert!((m.mrr - (1.0 + 1.0 / 3.0) / 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn item_results_give_the_rank_of_the_first_label_and_the_best_controls() {
+        let controls: Vec<String> = (0..6).map(|c| format!("A.{c}")).collect();
+        let scores = [
+            [0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+            [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+            [0.0; 6],
+        ]
+        .concat();
+        let ranked = rank_rows(&scores, 6);
+        let gold = vec![vec![0], vec![3, 0], vec![]];
+        let names = vec![
+            ("a".to_string(), Some(7)),
+            ("b".to_string(), None),
+            ("c".to_string(), None),
+        ];
+        let long = "word ".repeat(100);
+        let texts = ["first\n  passage", long.as_str(), "unlabelled"];
+        let items = item_results(&scores, &ranked, &gold, &names, &texts, &controls);
+        assert_eq!(items.len(), 2, "the unlabelled item is left out");
+        assert_eq!(items[0].id, "a");
+        assert_eq!(items[0].passage_id, Some(7));
+        assert_eq!(items[0].excerpt, "first passage");
+        assert_eq!(items[0].first_labelled_rank, 1);
+        assert_eq!(items[1].labelled, ["A.3", "A.0"]);
+        // b ranks A.5, A.4, A.3, …: its first label is third.
+        assert_eq!(items[1].first_labelled_rank, 3);
+        let best: Vec<_> = items[1].ranked.iter().map(|r| r.control.as_str()).collect();
+        assert_eq!(best, ["A.5", "A.4", "A.3", "A.2", "A.1"]);
+        assert_eq!(items[1].ranked[0].score, 0.6);
+        assert!(items[1].excerpt.ends_with('…') && items[1].excerpt.chars().count() == 160);
     }
 
     #[test]

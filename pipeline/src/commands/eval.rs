@@ -15,11 +15,11 @@ use serde::Serialize;
 use crate::{
     catalog::Catalog,
     cli::{Cli, EvalArgs, Format},
-    commands::run::default_workspace,
+    commands::{review::place, run::default_workspace},
     eval::{
-        CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, RankingMetrics,
+        CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, ItemResult, RankingMetrics,
         calibration_metrics, calibration_pairs, cross_validated_confidence, fit_calibration,
-        gap_metrics, rank_rows, ranking_metrics,
+        gap_metrics, item_results, rank_rows, ranking_metrics,
     },
     gold::{Gold, squash},
     manifest::Manifest,
@@ -45,6 +45,9 @@ pub struct DatasetResult {
     pub calibration_cross_validated: Option<CalibrationMetrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gaps: Option<GapMetrics>,
+    /// Every labelled item: where its first labelled control was ranked, and what was
+    /// ranked above it.
+    pub items: Vec<ItemResult>,
 }
 
 /// Pairs per labelled item that calibration is measured on.
@@ -99,7 +102,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         bail!("--fit-calibration needs a corpus with a gold.yaml (--corpus DIR)");
     }
     for path in &items {
-        datasets.push(eval_items(path, &embedder, &mapper, &index_of)?);
+        datasets.push(eval_items(path, &embedder, &mapper, &ids, &index_of)?);
     }
     if datasets.is_empty() {
         bail!(
@@ -158,10 +161,41 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                         g.precision, g.recall, g.reported, g.gold, g.covered_reported_as_gap
                     )?;
                 }
+                if args.misses {
+                    write_misses(&mut out, &d.items)?;
+                }
             }
         }
     }
     let _ = cli;
+    Ok(())
+}
+
+/// The items whose first-ranked control is not a labelled one, worst first.
+fn write_misses(out: &mut dyn Write, items: &[ItemResult]) -> std::io::Result<()> {
+    let mut misses: Vec<&ItemResult> = items.iter().filter(|i| i.first_labelled_rank > 1).collect();
+    misses.sort_by_key(|i| std::cmp::Reverse(i.first_labelled_rank));
+    writeln!(
+        out,
+        "  {} of {} items missed at P@1 (worst first, by the rank of their first labelled control):",
+        misses.len(),
+        items.len()
+    )?;
+    for i in misses {
+        let ranked: Vec<String> = i
+            .ranked
+            .iter()
+            .map(|r| format!("{} ({:.2})", r.control, r.score))
+            .collect();
+        writeln!(out, "    rank {:<3} {}", i.first_labelled_rank, i.id)?;
+        writeln!(
+            out,
+            "             labelled {}; ranked {}",
+            i.labelled.join(", "),
+            ranked.join(", ")
+        )?;
+        writeln!(out, "             {}", i.excerpt)?;
+    }
     Ok(())
 }
 
@@ -185,6 +219,7 @@ fn eval_items(
     path: &Path,
     embedder: &dyn Embedder,
     mapper: &Mapper,
+    ids: &[String],
     index_of: &HashMap<&str, usize>,
 ) -> Result<DatasetResult> {
     let text = fs_err::read_to_string(path)?;
@@ -216,6 +251,9 @@ fn eval_items(
         .collect::<Result<Vec<_>>>()?;
     let groups: Vec<usize> = (0..gold.len()).collect();
     let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
+    let names: Vec<(String, Option<u64>)> =
+        file.items.iter().map(|i| (i.id.clone(), None)).collect();
+    let items = item_results(&scores, &ranked, &gold, &names, &texts, ids);
     Ok(DatasetResult {
         name: path
             .file_name()
@@ -225,6 +263,7 @@ fn eval_items(
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: None,
         gaps: None,
+        items,
     })
 }
 
@@ -299,6 +338,19 @@ fn eval_corpus(
     let ranked_all = rank_rows(&mapped.scores, n);
     let gold_lists: Vec<Vec<usize>> = labels.iter().map(|s| s.iter().copied().collect()).collect();
     let ranking = ranking_metrics(&ranked_all, &gold_lists);
+    let names: Vec<(String, Option<u64>)> = passages
+        .iter()
+        .map(|p| (place(&p.document, p.page, &p.heading_path()), Some(p.id)))
+        .collect();
+    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
+    let items = item_results(
+        &mapped.scores,
+        &ranked_all,
+        &gold_lists,
+        &names,
+        &texts,
+        ids,
+    );
 
     // Calibration pairs, grouped by document for cross-validation.
     let mut doc_of = HashMap::new();
@@ -348,5 +400,6 @@ fn eval_corpus(
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: cross_validated,
         gaps: Some(gap_metrics(&reported, &gold.gaps, &covered)),
+        items,
     })
 }

@@ -13,6 +13,7 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
+pub(crate) use crate::report::table::clip;
 use crate::{
     catalog::Catalog,
     cli::{Cli, Format},
@@ -269,18 +270,6 @@ fn paint(s: &str, status: Status, color: bool) -> String {
         Status::Stale => "33;1",
     };
     format!("\x1b[{code}m{s}\x1b[0m")
-}
-
-/// `text` on one line, at most `n` characters.
-pub(crate) fn clip(text: &str, n: usize) -> String {
-    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() <= n {
-        one
-    } else {
-        let mut t: String = one.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
 }
 
 /// `document p.N › heading` of an item.

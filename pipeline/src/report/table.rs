@@ -19,11 +19,13 @@ fn paint(s: &str, c: Coverage, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
+/// `text` on one line, at most `n` characters (an ellipsis marks a cut).
+pub fn clip(text: &str, n: usize) -> String {
+    let one = crate::parse::normalise_space(text);
+    if one.chars().count() <= n {
+        one
     } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        let mut t: String = one.chars().take(n.saturating_sub(1)).collect();
         t.push('…');
         t
     }
