@@ -143,7 +143,8 @@ pub struct Weights {
     /// Best cosine to one of the control's counter-examples (its title's false friends),
     /// subtracted.
     pub counter: f32,
-    /// Share of the control's keywords found in the passage (capped at three).
+    /// Share of the control's keywords found in the passage (capped at three), or with
+    /// [`Weights::bm25`] their BM25 score.
     pub keywords: f32,
     /// Weight of the passage's context (heading path) against the passage itself.
     pub context: f32,
@@ -152,6 +153,9 @@ pub struct Weights {
     /// Subtract each control's mean score over the scored passages, so controls that are
     /// close to everything (hubs) stop winning every passage.
     pub center: bool,
+    /// Score keywords by BM25 over the batch (rare keywords count more, long passages less;
+    /// saturated into [0, 1) as `s / (s + 2)`) instead of the share found.
+    pub bm25: bool,
 }
 
 impl Weights {
@@ -165,6 +169,7 @@ impl Weights {
         context: 0.0,
         neighbours: 0.0,
         center: false,
+        bm25: false,
     };
 }
 
@@ -190,7 +195,7 @@ impl std::fmt::Display for Weights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "desc={},max={},mean={},neg={},kw={},ctx={},nb={}{}",
+            "desc={},max={},mean={},neg={},kw={},ctx={},nb={}{}{}",
             self.description,
             self.example_max,
             self.example_mean,
@@ -198,7 +203,8 @@ impl std::fmt::Display for Weights {
             self.keywords,
             self.context,
             self.neighbours,
-            if self.center { ",center" } else { "" }
+            if self.center { ",center" } else { "" },
+            if self.bm25 { ",bm25" } else { "" }
         )
     }
 }
@@ -207,20 +213,30 @@ impl std::str::FromStr for Weights {
     type Err = String;
 
     /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `neg`, `kw`, `ctx`, `nb` and
-    /// the flag `center`; keys left out are 0, e.g. `desc=0.5,max=0.5,ctx=0.35`.
+    /// the flags `center` and `bm25`; keys left out are 0, e.g. `desc=0.5,max=0.5,ctx=0.35`.
+    /// `default` may start the list, with flags or keys that change it: `default,bm25`.
     fn from_str(s: &str) -> Result<Self, String> {
-        if s.trim() == "default" {
-            return Ok(Self::default());
-        }
         let mut w = Self::ZERO;
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            if part == "center" {
-                w.center = true;
-                continue;
+        for (i, part) in s.split(',').map(str::trim).enumerate() {
+            match part {
+                "default" if i == 0 => {
+                    w = Self::default();
+                    continue;
+                }
+                "center" => {
+                    w.center = true;
+                    continue;
+                }
+                "bm25" => {
+                    w.bm25 = true;
+                    continue;
+                }
+                "" => continue,
+                _ => {}
             }
             let (key, value) = part.split_once('=').ok_or_else(|| {
                 format!(
-                    "`{part}`: expected key=value (desc, max, mean, neg, kw, ctx, nb) or center"
+                    "`{part}`: expected key=value (desc, max, mean, neg, kw, ctx, nb), center or bm25"
                 )
             })?;
             let value: f32 = value.trim().parse().map_err(|e| format!("`{part}`: {e}"))?;
@@ -234,7 +250,7 @@ impl std::str::FromStr for Weights {
                 "nb" => &mut w.neighbours,
                 other => {
                     return Err(format!(
-                        "unknown weight `{other}` (desc, max, mean, neg, kw, ctx, nb, center)"
+                        "unknown weight `{other}` (desc, max, mean, neg, kw, ctx, nb, center, bm25)"
                     ));
                 }
             };
@@ -505,6 +521,89 @@ impl Mapper {
             .filter(move |k| contains_word(lower, k))
     }
 
+    /// The keyword signal of each text and control, in [0, 1]: the share of the control's
+    /// keywords found (three or more: 1), or with [`Weights::bm25`] the BM25 score of its
+    /// keywords (each a term, counted as a whole phrase; document frequencies and the mean
+    /// length from the batch), saturated as `s / (s + 2)`.
+    fn keyword_scores(&self, texts: &[&str]) -> Vec<f32> {
+        let n = self.n_controls;
+        let lower: Vec<String> = texts.par_iter().map(|t| t.to_lowercase()).collect();
+        if !self.weights.bm25 {
+            let mut out = vec![0f32; texts.len() * n];
+            out.par_chunks_mut(n.max(1))
+                .zip(lower.par_iter())
+                .for_each(|(row, t)| {
+                    for (c, r) in row.iter_mut().enumerate() {
+                        *r = self.keyword_hits(t, c).count().min(3) as f32 / 3.0;
+                    }
+                });
+            return out;
+        }
+        const K1: f32 = 1.2;
+        const B: f32 = 0.75;
+        let terms: Vec<&str> = self
+            .keywords
+            .iter()
+            .flatten()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let term_of: std::collections::HashMap<&str, usize> =
+            terms.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+        // Term frequencies (sparse: most texts hold few keywords) and lengths in words.
+        let tf: Vec<Vec<(usize, f32)>> = lower
+            .par_iter()
+            .map(|t| {
+                terms
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, term)| {
+                        let count = count_words(t, term);
+                        (count > 0).then_some((k, count as f32))
+                    })
+                    .collect()
+            })
+            .collect();
+        let lengths: Vec<f32> = lower
+            .iter()
+            .map(|t| t.split_whitespace().count() as f32)
+            .collect();
+        let docs = texts.len() as f32;
+        let mean_length = (lengths.iter().sum::<f32>() / docs.max(1.0)).max(1.0);
+        let mut df = vec![0f32; terms.len()];
+        for row in &tf {
+            for &(k, _) in row {
+                df[k] += 1.0;
+            }
+        }
+        let idf: Vec<f32> = df
+            .iter()
+            .map(|&d| (1.0 + (docs - d + 0.5) / (d + 0.5)).ln())
+            .collect();
+        let control_terms: Vec<Vec<usize>> = self
+            .keywords
+            .iter()
+            .map(|ks| ks.iter().map(|k| term_of[k.as_str()]).collect())
+            .collect();
+        let mut out = vec![0f32; texts.len() * n];
+        out.par_chunks_mut(n.max(1))
+            .zip(tf.par_iter().zip(&lengths))
+            .for_each(|(row, (tf, &len))| {
+                let norm = K1 * (1.0 - B + B * len / mean_length);
+                let weight = |k: usize| {
+                    tf.iter()
+                        .find(|&&(t, _)| t == k)
+                        .map_or(0.0, |&(_, f)| idf[k] * f * (K1 + 1.0) / (f + norm))
+                };
+                for (r, ks) in row.iter_mut().zip(&control_terms) {
+                    let s: f32 = ks.iter().map(|&k| weight(k)).sum();
+                    *r = s / (s + 2.0);
+                }
+            });
+        out
+    }
+
     /// `scores[p * n_controls + c]` for a batch of passages, computed as matrix work over all
     /// passages and controls at once (rows in parallel).
     pub fn scores(&self, batch: &Batch) -> Vec<f32> {
@@ -522,14 +621,17 @@ impl Mapper {
             }
             _ => Vec::new(),
         };
+        let keywords = if w.keywords != 0.0 {
+            self.keyword_scores(batch.texts)
+        } else {
+            Vec::new()
+        };
         let mut scores = vec![0f32; rows.len() * n];
         scores.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
             self.dense_row(rows[i], row);
-            if w.keywords != 0.0 {
-                let lower = batch.texts[i].to_lowercase();
-                for (c, r) in row.iter_mut().enumerate() {
-                    let hits = self.keyword_hits(&lower, c).count();
-                    *r += w.keywords * (hits.min(3) as f32 / 3.0);
+            if !keywords.is_empty() {
+                for (r, k) in row.iter_mut().zip(&keywords[i * n..(i + 1) * n]) {
+                    *r += w.keywords * k;
                 }
             }
             if let Some(ctx) = batch.contexts.of.get(i).copied().flatten()
@@ -802,18 +904,30 @@ pub fn mute(scores: &mut [f32], n_controls: usize, muted: impl IntoIterator<Item
 
 /// `needle` occurs in `haystack` at word boundaries (both lower-case).
 pub fn contains_word(haystack: &str, needle: &str) -> bool {
+    whole_words(haystack, needle).next().is_some()
+}
+
+/// How many times `needle` occurs in `haystack` as whole words.
+pub fn count_words(haystack: &str, needle: &str) -> usize {
+    whole_words(haystack, needle).count()
+}
+
+fn whole_words<'a>(haystack: &'a str, needle: &'a str) -> impl Iterator<Item = usize> + 'a {
     let is_word = |c: char| c.is_alphanumeric();
-    haystack.match_indices(needle).any(|(i, _)| {
-        let before = haystack[..i]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_word(c));
-        let after = haystack[i + needle.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !is_word(c));
-        before && after
-    })
+    haystack
+        .match_indices(needle)
+        .map(|(i, _)| i)
+        .filter(move |&i| {
+            let before = haystack[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !is_word(c));
+            let after = haystack[i + needle.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !is_word(c));
+            before && after
+        })
 }
 
 #[cfg(test)]
@@ -999,6 +1113,11 @@ mod tests {
             (0.2, 0.1, 0.3, 0.0, 0.25, true)
         );
         assert_eq!("default".parse::<Weights>().unwrap(), Weights::default());
+        let changed: Weights = "default,bm25,kw=0.2".parse().unwrap();
+        assert!(changed.bm25 && changed.keywords == 0.2);
+        assert_eq!(changed.description, Weights::default().description);
+        assert_eq!(changed.to_string().parse::<Weights>().unwrap(), changed);
+        assert!("max=1,default".parse::<Weights>().is_err());
         let shown = Weights::default().to_string();
         assert_eq!(shown.parse::<Weights>().unwrap(), Weights::default());
         assert!("1,2".parse::<Weights>().is_err());
@@ -1038,6 +1157,40 @@ mod mapper_tests {
             contexts: ctx,
             sections: sec,
         })
+    }
+
+    #[test]
+    fn bm25_keywords_weigh_rare_terms_more_and_long_passages_less() {
+        let (_dir, e) = tiny();
+        let catalog = Catalog::builtin();
+        let mapper = |w: &str| Mapper::new(&catalog, &e, w.parse().unwrap()).unwrap();
+        let filler = " and more words".repeat(40);
+        let long = format!("the ai policy is reviewed{filler}");
+        // "ai policy" is in three texts, "ai principles" in one; both are A.2.2's (column 0).
+        let texts = [
+            "the ai policy is reviewed",
+            long.as_str(),
+            "the ai policy and the ai principles are reviewed",
+            "our ai principles are reviewed",
+            "nothing to see here",
+        ];
+        let n = catalog.controls().count();
+        let bm25 = mapper("kw=1,bm25").keyword_scores(&texts);
+        let a22 = |i: usize| bm25[i * n];
+        assert!(a22(0) > a22(1), "longer passage, same term: {bm25:?}");
+        assert!(a22(3) > a22(0), "the rare term counts more");
+        assert!(a22(2) > a22(0) && a22(2) > a22(3), "two terms beat one");
+        assert_eq!(a22(4), 0.0);
+        assert!(bm25.iter().all(|&s| (0.0..1.0).contains(&s)));
+        // The share signal sees no difference between the first three.
+        let share = mapper("kw=1").keyword_scores(&texts);
+        assert_eq!(share[0], 1.0 / 3.0);
+        assert_eq!(share[n], 1.0 / 3.0);
+        assert_eq!(share[3 * n], 1.0 / 3.0);
+        assert_eq!(
+            count_words("ai policy, the ai policy; aipolicy", "ai policy"),
+            2
+        );
     }
 
     #[test]
