@@ -27,6 +27,7 @@ mod error;
 mod fast_cpu;
 mod int8;
 mod precision;
+mod probe;
 mod simd;
 mod tiles;
 
@@ -37,5 +38,6 @@ pub use discovery::{DEFAULT_MODEL_REPO, FETCH_COMMAND, ModelSearch, locate_model
 pub use embedder::{Embedder, Embeddings};
 pub use error::{Error, Result};
 pub use precision::{Precision, cpu_threads, set_cpu_threads};
+pub use probe::LinearProbe;
 
 pub mod testing;
