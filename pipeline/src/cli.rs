@@ -274,9 +274,9 @@ pub struct EvalArgs {
     #[arg(long, short)]
     pub workspace: Option<PathBuf>,
 
-    /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, neg, kw, ctx, nb; keys
-    /// left out are 0) and the flags `center` and `bm25` (keywords scored by BM25), e.g.
-    /// `desc=0.5,max=0.5,ctx=0.35`; `default,bm25` changes the default.
+    /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, neg, probe, kw, ctx,
+    /// nb; keys left out are 0) and the flags `center` and `bm25` (keywords scored by BM25),
+    /// e.g. `desc=0.5,max=0.5,ctx=0.35`; `default,bm25` changes the default.
     #[arg(long, default_value = "default")]
     pub weights: crate::map::Weights,
 

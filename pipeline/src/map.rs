@@ -133,8 +133,8 @@ const PROBE_RIDGE: f64 = 1.0;
 /// A passage's own score is `description·cos(desc) + example_max·max cos(example) +
 /// example_mean·mean cos(example) − counter·max cos(counter-example) + probe·probe score +
 /// keywords·share`; its context's (the heading path, or an item's category) is the same
-/// without keywords; the two mix as `(own + context·ctx) /
-/// (1 + context)`, and a passage then leans towards its neighbours in the same section:
+/// without keywords; the two mix as `(own + context·ctx) / (1 + context)`, and a passage then
+/// leans towards its neighbours in the same section:
 /// `(s + neighbours·mean(neighbour s)) / (1 + neighbours)`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Weights {
@@ -224,10 +224,10 @@ impl std::fmt::Display for Weights {
 impl std::str::FromStr for Weights {
     type Err = String;
 
-    /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `neg`, `probe`, `kw`, `ctx`, `nb`
-    /// and
-    /// the flags `center` and `bm25`; keys left out are 0, e.g. `desc=0.5,max=0.5,ctx=0.35`.
-    /// `default` may start the list, with flags or keys that change it: `default,bm25`.
+    /// `default`, or `key=value` pairs with keys `desc`, `max`, `mean`, `neg`, `probe`, `kw`,
+    /// `ctx`, `nb` and the flags `center` and `bm25`; keys left out are 0, e.g.
+    /// `desc=0.5,max=0.5,ctx=0.35`. `default` may start the list, with flags or keys that
+    /// change it: `default,bm25`.
     fn from_str(s: &str) -> Result<Self, String> {
         let mut w = Self::ZERO;
         for (i, part) in s.split(',').map(str::trim).enumerate() {
