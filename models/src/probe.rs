@@ -83,13 +83,23 @@ impl LinearProbe {
 
     /// One score per class for vector `v` (of the fitted dimension).
     pub fn scores(&self, v: &[f32]) -> Vec<f32> {
-        let mut out = self.bias.clone();
+        let mut out = vec![0.0; self.classes];
+        self.add_scores(v, 1.0, &mut out);
+        out
+    }
+
+    /// Adds `scale` × each class's score for `v` to `out` (one slot per class), without
+    /// allocating: what a caller summing several signals per row wants.
+    pub fn add_scores(&self, v: &[f32], scale: f32, out: &mut [f32]) {
+        for (o, &b) in out.iter_mut().zip(&self.bias) {
+            *o += scale * b;
+        }
         for (&x, w) in v.iter().zip(self.weights.chunks_exact(self.classes)) {
+            let sx = scale * x;
             for (o, &wk) in out.iter_mut().zip(w) {
-                *o += x * wk;
+                *o += sx * wk;
             }
         }
-        out
     }
 
     pub fn dim(&self) -> usize {

@@ -436,8 +436,10 @@ pub struct Mapper {
     /// Counter-example vectors and the control each belongs to.
     counters: Embeddings,
     counter_owner: Vec<usize>,
-    /// Lower-cased keywords per control.
-    keywords: Vec<Vec<String>>,
+    /// The catalog's keywords, lower-cased, each once.
+    terms: Vec<String>,
+    /// Each control's keywords, as indices into `terms`.
+    control_terms: Vec<Vec<usize>>,
     /// Scores each control from a vector; fitted on the descriptions and evidence examples.
     probe: LinearProbe,
     /// Which documents can be evidence at all.
@@ -457,7 +459,8 @@ impl Mapper {
         let mut example_owner = Vec::new();
         let mut counter_texts = Vec::new();
         let mut counter_owner = Vec::new();
-        let mut keywords = Vec::new();
+        let mut terms: Vec<String> = Vec::new();
+        let mut control_terms = Vec::new();
         for (ci, (_, c)) in catalog.controls().enumerate() {
             descriptions.push(format!("{}. {}", c.title, c.summary.trim()));
             for e in &c.evidence_examples {
@@ -468,7 +471,18 @@ impl Mapper {
                 counter_texts.push(e.as_str());
                 counter_owner.push(ci);
             }
-            keywords.push(c.keywords.iter().map(|k| k.to_lowercase()).collect());
+            let own: Vec<usize> = c
+                .keywords
+                .iter()
+                .map(|k| {
+                    let k = k.to_lowercase();
+                    terms.iter().position(|t| *t == k).unwrap_or_else(|| {
+                        terms.push(k);
+                        terms.len() - 1
+                    })
+                })
+                .collect();
+            control_terms.push(own);
         }
         let descs: Vec<&str> = descriptions.iter().map(String::as_str).collect();
         let ex: Vec<&str> = example_texts.iter().map(String::as_str).collect();
@@ -504,7 +518,8 @@ impl Mapper {
             example_texts,
             example_owner,
             example_counts,
-            keywords,
+            terms,
+            control_terms,
             scope: Scope::new(&catalog.framework.scope_terms),
             weights,
             calibration: Calibration::default(),
@@ -536,9 +551,7 @@ impl Mapper {
             *r = w.description * desc + w.example_max * mx + w.example_mean * mean;
         }
         if w.probe != 0.0 {
-            for (r, s) in row.iter_mut().zip(self.probe.scores(p)) {
-                *r += w.probe * s;
-            }
+            self.probe.add_scores(p, w.probe, row);
         }
         if w.counter != 0.0 {
             let mut counter_max = vec![f32::NEG_INFINITY; n];
@@ -555,9 +568,10 @@ impl Mapper {
 
     /// How many of control `c`'s keywords occur in `lower` (a lower-cased text), and which.
     fn keyword_hits<'k>(&'k self, lower: &str, c: usize) -> impl Iterator<Item = &'k String> {
-        self.keywords[c]
+        self.control_terms[c]
             .iter()
-            .filter(move |k| contains_word(lower, k))
+            .map(|&k| &self.terms[k])
+            .filter(move |t| contains_word(lower, t))
     }
 
     /// The keyword signal of each text and control, in [0, 1]: the share of the control's
@@ -565,79 +579,66 @@ impl Mapper {
     /// keywords (each a term, counted as a whole phrase; document frequencies and the mean
     /// length from the batch), saturated as `s / (s + 2)`.
     fn keyword_scores(&self, texts: &[&str]) -> Vec<f32> {
-        let n = self.n_controls;
-        let lower: Vec<String> = texts.par_iter().map(|t| t.to_lowercase()).collect();
-        if !self.weights.bm25 {
-            let mut out = vec![0f32; texts.len() * n];
-            out.par_chunks_mut(n.max(1))
-                .zip(lower.par_iter())
-                .for_each(|(row, t)| {
-                    for (c, r) in row.iter_mut().enumerate() {
-                        *r = self.keyword_hits(t, c).count().min(3) as f32 / 3.0;
-                    }
-                });
-            return out;
-        }
         const K1: f32 = 1.2;
         const B: f32 = 0.75;
-        let terms: Vec<&str> = self
-            .keywords
-            .iter()
-            .flatten()
-            .map(String::as_str)
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let term_of: std::collections::HashMap<&str, usize> =
-            terms.iter().enumerate().map(|(i, t)| (*t, i)).collect();
-        // Term frequencies (sparse: most texts hold few keywords) and lengths in words.
-        let tf: Vec<Vec<(usize, f32)>> = lower
+        let n = self.n_controls;
+        // Each text's keyword counts (sparse: most texts hold few keywords) and its length in
+        // words.
+        let found: Vec<(Vec<(usize, f32)>, f32)> = texts
             .par_iter()
             .map(|t| {
-                terms
+                let lower = t.to_lowercase();
+                let counts = self
+                    .terms
                     .iter()
                     .enumerate()
                     .filter_map(|(k, term)| {
-                        let count = count_words(t, term);
+                        let count = count_words(&lower, term);
                         (count > 0).then_some((k, count as f32))
                     })
-                    .collect()
+                    .collect();
+                (counts, lower.split_whitespace().count() as f32)
             })
             .collect();
-        let lengths: Vec<f32> = lower
-            .iter()
-            .map(|t| t.split_whitespace().count() as f32)
-            .collect();
-        let docs = texts.len() as f32;
-        let mean_length = (lengths.iter().sum::<f32>() / docs.max(1.0)).max(1.0);
-        let mut df = vec![0f32; terms.len()];
-        for row in &tf {
-            for &(k, _) in row {
-                df[k] += 1.0;
+        // For BM25: each term's inverse document frequency, and the mean length.
+        let bm25 = self.weights.bm25.then(|| {
+            let docs = texts.len() as f32;
+            let mut df = vec![0f32; self.terms.len()];
+            for (counts, _) in &found {
+                for &(k, _) in counts {
+                    df[k] += 1.0;
+                }
             }
-        }
-        let idf: Vec<f32> = df
-            .iter()
-            .map(|&d| (1.0 + (docs - d + 0.5) / (d + 0.5)).ln())
-            .collect();
-        let control_terms: Vec<Vec<usize>> = self
-            .keywords
-            .iter()
-            .map(|ks| ks.iter().map(|k| term_of[k.as_str()]).collect())
-            .collect();
+            let idf: Vec<f32> = df
+                .iter()
+                .map(|&d| (1.0 + (docs - d + 0.5) / (d + 0.5)).ln())
+                .collect();
+            let mean_length = (found.iter().map(|(_, l)| l).sum::<f32>() / docs.max(1.0)).max(1.0);
+            (idf, mean_length)
+        });
         let mut out = vec![0f32; texts.len() * n];
         out.par_chunks_mut(n.max(1))
-            .zip(tf.par_iter().zip(&lengths))
-            .for_each(|(row, (tf, &len))| {
-                let norm = K1 * (1.0 - B + B * len / mean_length);
+            .zip(found.par_iter())
+            .for_each(|(row, (counts, len))| {
                 let weight = |k: usize| {
-                    tf.iter()
-                        .find(|&&(t, _)| t == k)
-                        .map_or(0.0, |&(_, f)| idf[k] * f * (K1 + 1.0) / (f + norm))
+                    let Some(&(_, f)) = counts.iter().find(|&&(t, _)| t == k) else {
+                        return 0.0;
+                    };
+                    match &bm25 {
+                        None => 1.0,
+                        Some((idf, mean_length)) => {
+                            let norm = K1 * (1.0 - B + B * len / mean_length);
+                            idf[k] * f * (K1 + 1.0) / (f + norm)
+                        }
+                    }
                 };
-                for (r, ks) in row.iter_mut().zip(&control_terms) {
+                for (r, ks) in row.iter_mut().zip(&self.control_terms) {
                     let s: f32 = ks.iter().map(|&k| weight(k)).sum();
-                    *r = s / (s + 2.0);
+                    *r = if bm25.is_some() {
+                        s / (s + 2.0)
+                    } else {
+                        s.min(3.0) / 3.0
+                    };
                 }
             });
         out

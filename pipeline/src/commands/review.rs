@@ -13,10 +13,10 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 
-pub(crate) use crate::report::table::clip;
 use crate::{
     catalog::Catalog,
     cli::{Cli, Format},
+    report::table::clip,
     review::{
         Decision, NotApplicable, Store, Verdict,
         exchange::{self, ExchangeFormat},

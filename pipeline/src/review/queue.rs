@@ -28,7 +28,10 @@ use super::{
     Decision, Store, Verdict,
     suggestions::{Item, ReviewWorkspace, Status},
 };
-use crate::commands::review::{clip, decision_for, place};
+use crate::{
+    commands::review::{decision_for, place},
+    report::table::clip,
+};
 
 /// Restores the terminal however the queue ends (return, error or panic).
 struct TerminalGuard;
