@@ -1,7 +1,12 @@
 //! End-to-end tests of `controlmap search` on a workspace built by `run` over the sample
 //! corpus: known evidence (the gold labels) comes back near the top for its control.
 
-use std::{collections::BTreeMap, path::Path, process::Command, sync::OnceLock};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -290,6 +295,186 @@ fn eval_misses_lists_the_items_ranked_wrong_worst_first() {
     );
     assert!(out.contains("labelled A.7.6; ranked A.10.3 ("), "{out}");
     assert!(!out.contains(" right\n"), "{out}");
+}
+
+/// Twelve passages about an AI steering committee's minutes, all labelled A.4.3 (data
+/// resources): an organisation's own filing convention, not what the catalog describes, so the
+/// mapper ranks A.4.3 low for them until it learns from labels.
+fn convention(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let texts = [
+        "The AI steering committee meets every quarter and minutes its decisions.",
+        "Minutes of the AI steering committee record who attended and what was decided.",
+        "Each steering committee meeting ends with a list of actions and their owners.",
+        "The committee secretary circulates the minutes within five working days.",
+        "Decisions of the AI steering committee are kept in the governance register.",
+        "Steering committee members declare conflicts of interest at the start of each meeting.",
+        "The chair of the AI steering committee approves the agenda a week ahead.",
+        "Actions from earlier steering committee meetings are reviewed at every meeting.",
+        "A quorum of the AI steering committee is four members, one from legal.",
+        "The steering committee's minutes are approved at the following meeting.",
+        "Urgent AI decisions between meetings are taken by the chair and minuted later.",
+        "The AI steering committee reports to the board twice a year.",
+    ];
+    let items: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| serde_json::json!({"id": format!("m{i}"), "text": t, "annex_a": ["A.4.3"]}))
+        .collect();
+    let write = |name: &str, items: &[Value]| {
+        let p = dir.join(name);
+        std::fs::write(&p, serde_json::json!({ "items": items }).to_string()).unwrap();
+        p
+    };
+    (
+        write("all.json", &items),
+        write("train.json", &items[..8]),
+        write("test.json", &items[8..]),
+    )
+}
+
+fn eval_json(args: &[&std::ffi::OsStr]) -> Value {
+    let out = ok(controlmap().args(["eval", "--format", "json"]).args(args));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn eval_cross_validates_learning_a_labelling_convention() {
+    let t = tempfile::tempdir().unwrap();
+    let (all, train, test) = convention(t.path());
+    let mrr = |r: &Value| r["datasets"][0]["ranking"]["mrr"].as_f64().unwrap();
+
+    let plain = eval_json(&["--gold".as_ref(), all.as_os_str()]);
+    assert!(mrr(&plain) < 0.2, "{}", plain["datasets"][0]["ranking"]);
+    assert!(plain["datasets"][0].get("cross_validation").is_none());
+
+    // Each item held out in turn, the mapper learning from the other folds' items.
+    let cv = eval_json(&[
+        "--gold".as_ref(),
+        all.as_os_str(),
+        "--cv".as_ref(),
+        "3".as_ref(),
+    ]);
+    let d = &cv["datasets"][0];
+    assert!(mrr(&cv) > mrr(&plain) + 0.5, "{}", d["ranking"]);
+    assert_eq!(d["cross_validation"]["folds"], 3);
+    assert_eq!(d["cross_validation"]["by"], "items");
+    let shuffles = d["cross_validation"]["shuffles"].as_array().unwrap();
+    assert_eq!(shuffles.len(), 3);
+    let mean: f64 = shuffles
+        .iter()
+        .map(|s| s["mrr"].as_f64().unwrap())
+        .sum::<f64>()
+        / 3.0;
+    assert!((mean - mrr(&cv)).abs() < 1e-9);
+
+    // Learning from one file and scoring another.
+    let before = eval_json(&["--gold".as_ref(), test.as_os_str()]);
+    let after = eval_json(&[
+        "--gold".as_ref(),
+        test.as_os_str(),
+        "--learn".as_ref(),
+        train.as_os_str(),
+    ]);
+    assert!(
+        mrr(&after) > mrr(&before) + 0.3,
+        "{} vs {}",
+        mrr(&after),
+        mrr(&before)
+    );
+    assert_eq!(after["learned_from"][0]["items"], 8);
+
+    // The same file learned from and scored would be in-sample.
+    let out = controlmap()
+        .args(["eval", "--gold"])
+        .arg(&train)
+        .arg("--learn")
+        .arg(&train)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("both learned from") && err.contains("--cv"),
+        "{err}"
+    );
+}
+
+#[test]
+fn run_learns_from_labels_and_says_so_and_a_bad_label_file_stops_it_before_parsing() {
+    let t = tempfile::tempdir().unwrap();
+    let (_, train, _) = convention(t.path());
+    let dir = t.path().join("policies");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("committee.md"),
+        "# AI Steering Committee\n\n## Minutes\n\nThe minutes of each AI steering committee \
+         meeting list the members present, the decisions taken and the actions with their owners.\n",
+    )
+    .unwrap();
+    let run = |ws: &str, learn: Option<&Path>| -> Value {
+        let mut cmd = controlmap();
+        cmd.args(["run", "-q", "--format", "json", "--workspace"])
+            .arg(t.path().join(ws))
+            .arg(&dir);
+        if let Some(l) = learn {
+            cmd.arg("--learn").arg(l);
+        }
+        ok(&mut cmd);
+        let report = std::fs::read(t.path().join(ws).join("report.json")).unwrap();
+        serde_json::from_slice(&report).unwrap()
+    };
+    let a43 = |r: &Value| {
+        r["objectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|o| o["controls"].as_array().unwrap())
+            .find(|c| c["id"] == "A.4.3")
+            .unwrap()["best_score"]
+            .as_f64()
+            .unwrap()
+    };
+    let plain = run("ws1", None);
+    assert!(plain.get("learned_from").is_none());
+    let learned = run("ws2", Some(&train));
+    assert_eq!(learned["learned_from"][0]["items"], 8);
+    assert!(
+        learned["learned_from"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("train.json")
+    );
+    assert!(
+        a43(&learned) > a43(&plain) + 0.1,
+        "{} vs {}",
+        a43(&learned),
+        a43(&plain)
+    );
+
+    let bad = t.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"items": [{"id": "x", "text": "minutes", "annex_a": ["A.99"]}]}"#,
+    )
+    .unwrap();
+    let out = controlmap()
+        .args(["run", "-q", "--workspace"])
+        .arg(t.path().join("ws3"))
+        .arg(&dir)
+        .arg("--learn")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.json item x: unknown control A.99"),
+        "{err}"
+    );
+    assert!(
+        !t.path().join("ws3/report.json").exists() && !t.path().join("ws3/index").exists(),
+        "stopped before parsing"
+    );
 }
 
 #[test]

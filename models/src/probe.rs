@@ -27,15 +27,30 @@ impl LinearProbe {
     /// `|X·W + b − Y|² + lambda·|W|²` with `Y` one-hot: the centred normal equations, solved by
     /// Cholesky. Unlabelled classes get zero weights and bias.
     pub fn fit(x: &Embeddings, labels: &[usize], classes: usize, lambda: f64) -> Self {
+        let sets: Vec<&[usize]> = labels.iter().map(std::slice::from_ref).collect();
+        Self::fit_sets(x, &sets, classes, lambda)
+    }
+
+    /// As [`fit`](Self::fit), for rows that each carry a set of classes: the row's target is 1
+    /// for every class in its set (a passage can be evidence for several), 0 elsewhere. A row
+    /// with an empty set teaches the probe what belongs to no class.
+    pub fn fit_sets<S: AsRef<[usize]>>(
+        x: &Embeddings,
+        labels: &[S],
+        classes: usize,
+        lambda: f64,
+    ) -> Self {
         let dim = x.dim();
         let n = labels.len().min(x.len());
         let mut mean = vec![0f64; dim];
         let mut share = vec![0f64; classes];
-        for (i, &label) in labels.iter().enumerate().take(n) {
+        for (i, set) in labels.iter().enumerate().take(n) {
             for (m, &v) in mean.iter_mut().zip(x.row(i)) {
                 *m += v as f64;
             }
-            share[label] += 1.0;
+            for &label in set.as_ref() {
+                share[label] += 1.0;
+            }
         }
         let rows = n.max(1) as f64;
         mean.iter_mut().for_each(|m| *m /= rows);
@@ -45,9 +60,16 @@ impl LinearProbe {
         let mut a = vec![0f64; dim * dim];
         let mut b = vec![0f64; dim * classes];
         let mut centred = vec![0f64; dim];
-        for (i, &label) in labels.iter().enumerate().take(n) {
+        let mut target = vec![0f64; classes];
+        for (i, set) in labels.iter().enumerate().take(n) {
             for ((c, &v), m) in centred.iter_mut().zip(x.row(i)).zip(&mean) {
                 *c = v as f64 - m;
+            }
+            for (t, s) in target.iter_mut().zip(&share) {
+                *t = -s;
+            }
+            for &label in set.as_ref() {
+                target[label] += 1.0;
             }
             for r in 0..dim {
                 let cr = centred[r];
@@ -56,9 +78,8 @@ impl LinearProbe {
                     *slot += cr * cc;
                 }
                 let targets = &mut b[r * classes..(r + 1) * classes];
-                for (k, t) in targets.iter_mut().enumerate() {
-                    let y = if k == label { 1.0 } else { 0.0 };
-                    *t += cr * (y - share[k]);
+                for (t, &y) in targets.iter_mut().zip(&target) {
+                    *t += cr * y;
                 }
             }
         }
@@ -205,6 +226,37 @@ mod tests {
         for (score, share) in at_mean.iter().zip(share) {
             assert!((score - share).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn a_row_with_two_classes_counts_for_both() {
+        // Rows along x are class 0, along y class 1; the diagonal row is labelled both, so it
+        // scores both about equally, and a one-label fit of the same rows agrees on the rest.
+        let x = Embeddings::new(
+            2,
+            vec![1.0, 0.0, 0.9, 0.1, 0.0, 1.0, 0.1, 0.9, 0.7, 0.7, 0.7, 0.7],
+        );
+        let sets: [&[usize]; 6] = [&[0], &[0], &[1], &[1], &[0, 1], &[0, 1]];
+        let p = LinearProbe::fit_sets(&x, &sets, 2, 0.01);
+        let d = p.scores(&[0.7, 0.7]);
+        assert!(d[0] > 0.8 && d[1] > 0.8, "{d:?}");
+        assert!((d[0] - d[1]).abs() < 1e-3, "{d:?}");
+        // Each class's share counts the diagonal rows: the mean vector scores 4/6 for both.
+        let mean = [3.4 / 6.0, 3.4 / 6.0];
+        for s in p.scores(&mean) {
+            assert!((s - 4.0 / 6.0).abs() < 1e-4, "{s}");
+        }
+        // With no labels on the diagonal rows, they pull both scores down.
+        let none: [&[usize]; 6] = [&[0], &[0], &[1], &[1], &[], &[]];
+        let q = LinearProbe::fit_sets(&x, &none, 2, 0.01);
+        let e = q.scores(&[0.7, 0.7]);
+        assert!(e[0] < 0.2 && e[1] < 0.2, "{e:?}");
+        // One label per row gives what `fit` gives.
+        let one = LinearProbe::fit(&x, &[0, 0, 1, 1, 0, 1], 2, 0.01);
+        let sets_one: [&[usize]; 6] = [&[0], &[0], &[1], &[1], &[0], &[1]];
+        let two = LinearProbe::fit_sets(&x, &sets_one, 2, 0.01);
+        assert_eq!(one.weights, two.weights);
+        assert_eq!(one.bias, two.bias);
     }
 
     #[test]

@@ -162,6 +162,12 @@ pub struct RunArgs {
     /// such documents are indexed and searchable but evidence for nothing.
     #[arg(long)]
     pub all_documents: bool,
+
+    /// Labelled passages the mapper learns your labelling from (JSON: `{"items": [{"id",
+    /// "text", "annex_a": [control IDs]}]}`, as `eval --gold` reads). Repeatable. Check with
+    /// `controlmap eval --gold FILE --cv 5` that it helps on your labels first.
+    #[arg(long, value_name = "FILE")]
+    pub learn: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -289,6 +295,18 @@ pub struct EvalArgs {
     /// first, with the controls ranked above the label (JSON output always has every item).
     #[arg(long)]
     pub misses: bool,
+
+    /// Labelled passages for the mapper to learn from before it scores anything, in the
+    /// --gold format (items without controls are skipped). Repeatable. A file cannot be both
+    /// learned from and scored: use --cv for that.
+    #[arg(long, value_name = "FILE")]
+    pub learn: Vec<PathBuf>,
+
+    /// Cross-validate learning from labels: score each labelled set in K folds (items; for a
+    /// corpus, documents), the mapper learning from the other folds' labels (and any --learn
+    /// files) each time; figures are the mean over three fixed shuffles.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u16).range(2..=50))]
+    pub cv: Option<u16>,
 
     /// Output: a table, or JSON.
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -52,6 +52,44 @@ pub fn ranking_metrics(ranked: &[Vec<usize>], gold: &[Vec<usize>]) -> RankingMet
     }
 }
 
+/// The mean of several runs' metrics (the repeats of a cross-validation).
+pub fn mean_metrics(runs: &[RankingMetrics]) -> RankingMetrics {
+    let d = runs.len().max(1) as f64;
+    let mean = |f: fn(&RankingMetrics) -> f64| runs.iter().map(f).sum::<f64>() / d;
+    RankingMetrics {
+        items: runs.first().map_or(0, |r| r.items),
+        p_at_1: mean(|r| r.p_at_1),
+        r_at_3: mean(|r| r.r_at_3),
+        r_at_5: mean(|r| r.r_at_5),
+        mrr: mean(|r| r.mrr),
+    }
+}
+
+/// Deals `groups` (items, or a corpus's documents) into `k` folds after a shuffle fixed by
+/// `seed`: fold sizes differ by at most one, and each seed gives the same folds on every
+/// machine and with every dependency version (a small SplitMix64 generator drives a
+/// Fisher–Yates shuffle, so published figures stay reproducible).
+pub fn assign_folds(groups: usize, k: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..groups).collect();
+    for i in (1..groups).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    let mut fold = vec![0; groups];
+    for (position, &g) in order.iter().enumerate() {
+        fold[g] = position % k.max(1);
+    }
+    fold
+}
+
 /// How one labelled item was ranked, for reading what the mapper gets wrong.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemResult {
@@ -420,6 +458,38 @@ mod tests {
         assert_eq!(best, ["A.5", "A.4", "A.3", "A.2", "A.1"]);
         assert_eq!(items[1].ranked[0].score, 0.6);
         assert!(items[1].excerpt.ends_with('…') && items[1].excerpt.chars().count() == 160);
+    }
+
+    #[test]
+    fn folds_are_balanced_fixed_by_the_seed_and_shuffled() {
+        let a = assign_folds(23, 5, 1);
+        assert_eq!(
+            a,
+            assign_folds(23, 5, 1),
+            "the same seed gives the same folds"
+        );
+        let mut sizes = [0; 5];
+        a.iter().for_each(|&f| sizes[f] += 1);
+        assert_eq!(sizes, [5, 5, 5, 4, 4]);
+        assert_ne!(a, assign_folds(23, 5, 2), "another seed, other folds");
+        // Not simply dealt in order.
+        assert_ne!(a, (0..23).map(|i| i % 5).collect::<Vec<_>>());
+        assert!(assign_folds(0, 5, 1).is_empty());
+    }
+
+    #[test]
+    fn mean_metrics_averages_each_figure() {
+        let m = |x: f64| RankingMetrics {
+            items: 4,
+            p_at_1: x,
+            r_at_3: x / 2.0,
+            r_at_5: x / 4.0,
+            mrr: 1.0 - x,
+        };
+        let mean = mean_metrics(&[m(0.2), m(0.6)]);
+        assert_eq!(mean.items, 4);
+        assert!((mean.p_at_1 - 0.4).abs() < 1e-12 && (mean.r_at_3 - 0.2).abs() < 1e-12);
+        assert!((mean.r_at_5 - 0.1).abs() < 1e-12 && (mean.mrr - 0.6).abs() < 1e-12);
     }
 
     #[test]

@@ -422,6 +422,37 @@ pub fn section_key(p: &Passage) -> Option<u64> {
     Some(h.finish())
 }
 
+/// The probe fitted on each control's description and evidence examples (one row each,
+/// labelled with its control), and on `extra` labelled rows when given.
+fn catalog_probe(
+    descriptions: &Embeddings,
+    examples: &Embeddings,
+    example_owner: &[usize],
+    extra: Option<(&Embeddings, &[&[usize]])>,
+) -> LinearProbe {
+    let n_controls = descriptions.len();
+    let mut data: Vec<f32> = descriptions
+        .rows()
+        .chain(examples.rows())
+        .flatten()
+        .copied()
+        .collect();
+    let mut labels: Vec<&[usize]> = Vec::new();
+    let own: Vec<usize> = (0..n_controls).collect();
+    labels.extend(own.iter().map(std::slice::from_ref));
+    labels.extend(example_owner.iter().map(std::slice::from_ref));
+    if let Some((rows, sets)) = extra {
+        data.extend(rows.rows().take(sets.len()).flatten());
+        labels.extend(sets.iter().take(rows.len()));
+    }
+    LinearProbe::fit_sets(
+        &Embeddings::new(descriptions.dim(), data),
+        &labels,
+        n_controls,
+        PROBE_RIDGE,
+    )
+}
+
 /// The catalog's controls, embedded once, scoring batches of passages.
 pub struct Mapper {
     n_controls: usize,
@@ -440,8 +471,11 @@ pub struct Mapper {
     terms: Vec<String>,
     /// Each control's keywords, as indices into `terms`.
     control_terms: Vec<Vec<usize>>,
-    /// Scores each control from a vector; fitted on the descriptions and evidence examples.
+    /// Scores each control from a vector; fitted on the descriptions and evidence examples,
+    /// and on the labelled passages given to [`learn`](Self::learn).
     probe: LinearProbe,
+    /// Labelled passages the probe has learned from besides the catalog.
+    learned: usize,
     /// Which documents can be evidence at all.
     pub scope: Scope,
     pub weights: Weights,
@@ -493,26 +527,13 @@ impl Mapper {
         }
         let descriptions = embedder.embed(&descs)?;
         let examples = embedder.embed(&ex)?;
-        let probe = {
-            let rows = Embeddings::new(
-                descriptions.dim(),
-                descriptions
-                    .rows()
-                    .chain(examples.rows())
-                    .flatten()
-                    .copied()
-                    .collect(),
-            );
-            let labels: Vec<usize> = (0..n_controls)
-                .chain(example_owner.iter().copied())
-                .collect();
-            LinearProbe::fit(&rows, &labels, n_controls, PROBE_RIDGE)
-        };
+        let probe = catalog_probe(&descriptions, &examples, &example_owner, None);
         Ok(Self {
             n_controls,
             descriptions,
             examples,
             probe,
+            learned: 0,
             counters: embedder.embed(&counter_texts)?,
             counter_owner,
             example_texts,
@@ -528,6 +549,39 @@ impl Mapper {
 
     pub fn n_controls(&self) -> usize {
         self.n_controls
+    }
+
+    /// Teaches the probe an organisation's own labels: refits it on the catalog's descriptions
+    /// and examples plus these passages' vectors, each labelled with the controls it is
+    /// evidence for (indices in catalog order). Passages with no label are left out. Replaces
+    /// what an earlier call learned. Cosine similarity to the catalog cannot learn a labelling
+    /// convention (which controls a crosswalk or an auditor files a kind of text under); the
+    /// probe can, when it sees examples of it.
+    pub fn learn(&mut self, vectors: &Embeddings, labels: &[Vec<usize>]) {
+        let labelled: Vec<usize> = (0..labels.len().min(vectors.len()))
+            .filter(|&i| !labels[i].is_empty())
+            .collect();
+        let rows = Embeddings::new(
+            vectors.dim(),
+            labelled
+                .iter()
+                .flat_map(|&i| vectors.row(i))
+                .copied()
+                .collect(),
+        );
+        let sets: Vec<&[usize]> = labelled.iter().map(|&i| labels[i].as_slice()).collect();
+        self.probe = catalog_probe(
+            &self.descriptions,
+            &self.examples,
+            &self.example_owner,
+            Some((&rows, &sets)),
+        );
+        self.learned = labelled.len();
+    }
+
+    /// How many labelled passages the probe learned from besides the catalog.
+    pub fn learned(&self) -> usize {
+        self.learned
     }
 
     /// The dense part of a vector's score row: description, best and mean example, less the
@@ -855,20 +909,53 @@ pub fn map_passages(
     passages: &[&Passage],
     vectors: &Embeddings,
 ) -> controlmap_models::Result<Mapped> {
-    let contexts: Vec<Option<String>> = passages.iter().map(|p| Some(context_of(p))).collect();
-    let contexts = if mapper.weights.context != 0.0 {
-        Contexts::embed(embedder, &contexts)?
-    } else {
-        Contexts::none(passages.len())
-    };
-    let texts: Vec<String> = passages.iter().map(|p| p.embedding_text()).collect();
-    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let sections: Vec<Option<u64>> = passages.iter().map(|p| section_key(p)).collect();
+    let prepared = Prepared::new(mapper, embedder, passages)?;
+    Ok(map_prepared(mapper, passages, vectors, &prepared))
+}
+
+/// What scoring a corpus's passages needs besides their vectors, made once for scoring them
+/// several times (cross-validation maps the same passages with a mapper per fold).
+pub struct Prepared {
+    texts: Vec<String>,
+    contexts: Contexts,
+    sections: Vec<Option<u64>>,
+}
+
+impl Prepared {
+    /// The passages' texts and sections, and their heading paths embedded (when the mapper
+    /// weighs context at all).
+    pub fn new(
+        mapper: &Mapper,
+        embedder: &dyn Embedder,
+        passages: &[&Passage],
+    ) -> controlmap_models::Result<Self> {
+        let contexts: Vec<Option<String>> = passages.iter().map(|p| Some(context_of(p))).collect();
+        let contexts = if mapper.weights.context != 0.0 {
+            Contexts::embed(embedder, &contexts)?
+        } else {
+            Contexts::none(passages.len())
+        };
+        Ok(Self {
+            texts: passages.iter().map(|p| p.embedding_text()).collect(),
+            contexts,
+            sections: passages.iter().map(|p| section_key(p)).collect(),
+        })
+    }
+}
+
+/// [`map_passages`] with the passages already [`Prepared`].
+pub fn map_prepared(
+    mapper: &Mapper,
+    passages: &[&Passage],
+    vectors: &Embeddings,
+    prepared: &Prepared,
+) -> Mapped {
+    let texts: Vec<&str> = prepared.texts.iter().map(String::as_str).collect();
     let mut scores = mapper.scores(&Batch {
         vectors,
         texts: &texts,
-        contexts: &contexts,
-        sections: &sections,
+        contexts: &prepared.contexts,
+        sections: &prepared.sections,
     });
     let n = mapper.n_controls();
     mute(
@@ -878,11 +965,11 @@ pub fn map_passages(
     );
     let out_of_scope = mapper.scope.mute_outside(&mut scores, n, passages);
     let confidence = mapper.calibration.confidence(&scores, n);
-    Ok(Mapped {
+    Mapped {
         scores,
         confidence,
         out_of_scope,
-    })
+    }
 }
 
 /// A passage's context: its heading path, else its document's title.
@@ -1197,6 +1284,49 @@ mod mapper_tests {
             contexts: ctx,
             sections: sec,
         })
+    }
+
+    #[test]
+    fn learning_labels_raises_the_labelled_control_for_like_passages() {
+        let (_dir, e) = tiny();
+        let catalog = Catalog::builtin();
+        let mut m = Mapper::new(&catalog, &e, "probe=1".parse().unwrap()).unwrap();
+        let v = e
+            .embed(&["expense claims for business travel are filed monthly"])
+            .unwrap();
+        let catalog_only = m.probe.scores(v.row(0));
+        let rank = |s: &[f32], c: usize| s.iter().filter(|&&x| x > s[c]).count();
+        // The control the catalog's probe puts last for this text.
+        let target = (0..m.n_controls())
+            .min_by(|&a, &b| catalog_only[a].total_cmp(&catalog_only[b]))
+            .unwrap();
+        assert!(rank(&catalog_only, target) > 30);
+
+        // (The tiny model's weights are random, so what it embeds differs from run to run:
+        // twenty copies make the lesson plain in any of its spaces.)
+        let rows = Embeddings::new(v.dim(), v.row(0).repeat(21));
+        let mut labels = vec![vec![target]; 20];
+        labels.push(vec![]);
+        m.learn(&rows, &labels);
+        assert_eq!(m.learned(), 20, "the unlabelled row teaches nothing");
+        let learned = m.probe.scores(v.row(0));
+        assert_eq!(rank(&learned, target), 0, "{learned:?}");
+        // The mapper's score moves by exactly the probe's change.
+        let texts = ["expense claims for business travel are filed monthly"];
+        let none = [None];
+        let after = score(&m, &e, &texts, &Contexts::none(1), &none);
+        m.learn(&rows, &vec![vec![]; 21]);
+        assert_eq!(m.learned(), 0);
+        assert_eq!(
+            m.probe.scores(v.row(0)),
+            catalog_only,
+            "back to the catalog's fit"
+        );
+        let before = score(&m, &e, &texts, &Contexts::none(1), &none);
+        assert!(
+            (after[target] - before[target] - (learned[target] - catalog_only[target])).abs()
+                < 1e-4
+        );
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct Report {
     pub workspace: String,
     pub model: String,
     pub catalog: String,
+    /// The labelled-item files the mapper learned from (`run --learn`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub learned_from: Vec<crate::commands::eval::LearnedFrom>,
     pub thresholds: Thresholds,
     pub files: FileCounts,
     pub summary: StatusCounts,

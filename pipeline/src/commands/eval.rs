@@ -18,12 +18,15 @@ use crate::{
     commands::{review::place, run::default_workspace},
     eval::{
         CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, ItemResult, RankingMetrics,
-        calibration_metrics, calibration_pairs, cross_validated_confidence, fit_calibration,
-        gap_metrics, item_results, rank_rows, ranking_metrics,
+        assign_folds, calibration_metrics, calibration_pairs, cross_validated_confidence,
+        fit_calibration, gap_metrics, item_results, mean_metrics, rank_rows, ranking_metrics,
     },
     gold::{Gold, squash},
     manifest::Manifest,
-    map::{Batch, Calibration, Contexts, Mapper, Scope, Status, Thresholds, assess, map_passages},
+    map::{
+        Batch, Calibration, Contexts, Mapper, Prepared, Scope, Status, Thresholds, assess,
+        map_prepared,
+    },
 };
 
 #[derive(Debug, Serialize)]
@@ -31,7 +34,25 @@ pub struct EvalReport {
     pub model: String,
     pub weights: String,
     pub calibration: Calibration,
+    /// The --learn files and how many labelled items each gave the mapper.
+    pub learned_from: Vec<LearnedFrom>,
     pub datasets: Vec<DatasetResult>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LearnedFrom {
+    pub file: String,
+    pub items: usize,
+}
+
+/// How a dataset was cross-validated (`--cv`): its ranking figures are the mean of
+/// `shuffles`; items, calibration and gaps come from the first shuffle.
+#[derive(Debug, Serialize)]
+pub struct CrossValidation {
+    pub folds: usize,
+    /// What the folds are made of: `items`, or a corpus's `documents`.
+    pub by: &'static str,
+    pub shuffles: Vec<RankingMetrics>,
 }
 
 #[derive(Debug, Serialize)]
@@ -45,6 +66,9 @@ pub struct DatasetResult {
     pub calibration_cross_validated: Option<CalibrationMetrics>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gaps: Option<GapMetrics>,
+    /// Present when the figures are cross-validated (`--cv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<CrossValidation>,
     /// Every labelled item: where its first labelled control was ranked, and what was
     /// ranked above it.
     pub items: Vec<ItemResult>,
@@ -52,6 +76,191 @@ pub struct DatasetResult {
 
 /// Pairs per labelled item that calibration is measured on.
 const CALIBRATION_TOP: usize = 5;
+
+/// Shuffles a cross-validation averages over (seeds 1 to 3): with a few dozen items, one
+/// shuffle's figures move by several points with the split alone.
+const CV_SHUFFLES: u64 = 3;
+
+/// Labelled passages as the mapper learns from them: vectors, and each one's controls.
+pub struct Labelled {
+    pub vectors: Embeddings,
+    pub labels: Vec<Vec<usize>>,
+}
+
+impl Labelled {
+    fn empty(dim: usize) -> Self {
+        Self {
+            vectors: Embeddings::new(dim, Vec::new()),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Reads a labelled-item file (`eval --gold`'s format) and embeds its texts.
+    pub fn load(
+        path: &Path,
+        embedder: &dyn Embedder,
+        index_of: &HashMap<&str, usize>,
+    ) -> Result<Self> {
+        let file = read_items(path)?;
+        let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
+        Ok(Self {
+            vectors: embedder.embed(&texts)?,
+            labels: item_labels(&file, path, index_of)?,
+        })
+    }
+
+    /// How many of the items carry a label (the others teach nothing).
+    pub fn labelled(&self) -> usize {
+        self.labels.iter().filter(|l| !l.is_empty()).count()
+    }
+
+    fn extend(&mut self, other: &Labelled) {
+        self.extend_rows(&other.vectors, &other.labels, 0..other.labels.len());
+    }
+
+    fn extend_rows(
+        &mut self,
+        vectors: &Embeddings,
+        labels: &[Vec<usize>],
+        rows: impl IntoIterator<Item = usize>,
+    ) {
+        let mut data = self.vectors.as_slice().to_vec();
+        for i in rows {
+            data.extend_from_slice(vectors.row(i));
+            self.labels.push(labels[i].clone());
+        }
+        self.vectors = Embeddings::new(vectors.dim(), data);
+    }
+}
+
+/// Loads the `--learn` files (for [`Mapper::learn`]): their items, and how many labelled
+/// items each gave.
+pub fn load_labelled(
+    paths: &[PathBuf],
+    embedder: &dyn Embedder,
+    ids: &[String],
+) -> Result<(Labelled, Vec<LearnedFrom>)> {
+    let index_of: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect();
+    let mut all = Labelled::empty(embedder.dim());
+    let mut from = Vec::new();
+    for path in paths {
+        let l = Labelled::load(path, embedder, &index_of)?;
+        if l.labelled() == 0 {
+            bail!(
+                "{}: no item names a control, so there is nothing to learn",
+                path.display()
+            );
+        }
+        from.push(LearnedFrom {
+            file: path.display().to_string(),
+            items: l.labelled(),
+        });
+        all.extend(&l);
+    }
+    Ok((all, from))
+}
+
+/// Scores every row once, held out: the rows are dealt into folds (`fold_of`), and each fold
+/// is scored by the mapper after it learned from `base` and the other folds' labelled rows.
+/// The mapper is left as it was, having learned `base` only.
+fn cross_validated(
+    mapper: &mut Mapper,
+    base: &Labelled,
+    own: (&Embeddings, &[Vec<usize>]),
+    fold_of: &[usize],
+    folds: usize,
+    score: &dyn Fn(&Mapper) -> Vec<f32>,
+) -> Vec<f32> {
+    let n = mapper.n_controls();
+    let mut out = vec![0f32; fold_of.len() * n];
+    for f in 0..folds {
+        let mut train = Labelled::empty(own.0.dim());
+        train.extend(base);
+        train.extend_rows(
+            own.0,
+            own.1,
+            (0..fold_of.len()).filter(|&i| fold_of[i] != f),
+        );
+        mapper.learn(&train.vectors, &train.labels);
+        let scores = score(mapper);
+        for i in (0..fold_of.len()).filter(|&i| fold_of[i] == f) {
+            out[i * n..(i + 1) * n].copy_from_slice(&scores[i * n..(i + 1) * n]);
+        }
+    }
+    mapper.learn(&base.vectors, &base.labels);
+    out
+}
+
+/// Scores a labelled set as it is, or (`cv`) cross-validated over [`CV_SHUFFLES`] shuffles
+/// of its groups (`group_of` each row's item or document, `groups` how many): the first
+/// shuffle's scores, and the ranking figures (the shuffles' mean).
+#[allow(clippy::too_many_arguments)]
+fn score_set(
+    mapper: &mut Mapper,
+    base: &Labelled,
+    vectors: &Embeddings,
+    gold: &[Vec<usize>],
+    group_of: &[usize],
+    groups: usize,
+    cv: Option<(usize, &'static str)>,
+    score: &dyn Fn(&Mapper) -> Vec<f32>,
+) -> (Vec<f32>, RankingMetrics, Option<CrossValidation>) {
+    let n = mapper.n_controls();
+    let Some((folds, by)) = cv else {
+        let scores = score(mapper);
+        let ranking = ranking_metrics(&rank_rows(&scores, n), gold);
+        return (scores, ranking, None);
+    };
+    let mut first = None;
+    let mut shuffles = Vec::new();
+    for seed in 1..=CV_SHUFFLES {
+        let fold_of_group = assign_folds(groups, folds, seed);
+        let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
+        let scores = cross_validated(mapper, base, (vectors, gold), &fold_of, folds, score);
+        shuffles.push(ranking_metrics(&rank_rows(&scores, n), gold));
+        first.get_or_insert(scores);
+    }
+    (
+        first.unwrap_or_default(),
+        mean_metrics(&shuffles),
+        Some(CrossValidation {
+            folds,
+            by,
+            shuffles,
+        }),
+    )
+}
+
+fn read_items(path: &Path) -> Result<ItemFile> {
+    let text = fs_err::read_to_string(path)?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not an item file ({{\"items\": [{{\"id\", \"text\", \"annex_a\": [control IDs]}}]}})",
+            path.display()
+        )
+    })
+}
+
+fn item_labels(
+    file: &ItemFile,
+    path: &Path,
+    index_of: &HashMap<&str, usize>,
+) -> Result<Vec<Vec<usize>>> {
+    file.items
+        .iter()
+        .map(|i| {
+            gold_indices(
+                &i.annex_a,
+                index_of,
+                &format!("{} item {}", path.display(), i.id),
+            )
+        })
+        .collect()
+}
 
 /// The NIST crosswalk file, when this checkout sits beside the project's shared folder.
 fn default_items() -> Vec<PathBuf> {
@@ -73,12 +282,30 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         .map(|(i, c)| (c.as_str(), i))
         .collect();
 
+    let (base, learned_from) = load_labelled(&args.learn, &embedder, &ids)?;
+    if !learned_from.is_empty() {
+        mapper.learn(&base.vectors, &base.labels);
+    }
+    let cv = args.cv.map(usize::from);
+
     let mut datasets = Vec::new();
     let items = if args.gold.is_empty() && args.corpus.is_none() {
         default_items()
     } else {
         args.gold.clone()
     };
+    for l in &args.learn {
+        let same = |p: &PathBuf| match (fs_err::canonicalize(p), fs_err::canonicalize(l)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => p == l,
+        };
+        if items.iter().any(same) {
+            bail!(
+                "{} is both learned from (--learn) and scored: the figures would be in-sample; use --cv K to score it on folds the mapper did not learn from",
+                l.display()
+            );
+        }
+    }
     let corpus = args.corpus.clone().or_else(|| {
         let d = PathBuf::from("corpora/sample-org");
         (args.gold.is_empty() && d.join("gold.yaml").is_file()).then_some(d)
@@ -97,12 +324,22 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             &ids,
             &index_of,
             args.fit_calibration,
+            &base,
+            cv,
         )?);
     } else if args.fit_calibration {
         bail!("--fit-calibration needs a corpus with a gold.yaml (--corpus DIR)");
     }
     for path in &items {
-        datasets.push(eval_items(path, &embedder, &mapper, &ids, &index_of)?);
+        datasets.push(eval_items(
+            path,
+            &embedder,
+            &mut mapper,
+            &ids,
+            &index_of,
+            &base,
+            cv,
+        )?);
     }
     if datasets.is_empty() {
         bail!(
@@ -114,6 +351,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         model: embedder.model_id().to_string(),
         weights: args.weights.to_string(),
         calibration: mapper.calibration,
+        learned_from,
         datasets,
     };
     let mut out = std::io::stdout().lock();
@@ -135,6 +373,9 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                 c.top,
                 c.bias
             )?;
+            for l in &report.learned_from {
+                writeln!(out, "learned from: {} ({} labelled items)", l.file, l.items)?;
+            }
             writeln!(
                 out,
                 "{:<44} {:>5} {:>6} {:>6} {:>6} {:>6} {:>6}",
@@ -147,6 +388,25 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                     "{:<44} {:>5} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3}",
                     d.name, r.items, r.p_at_1, r.r_at_3, r.r_at_5, r.mrr, d.calibration.ece
                 )?;
+                if let Some(cv) = &d.cross_validation {
+                    let by = |f: fn(&RankingMetrics) -> f64| {
+                        cv.shuffles
+                            .iter()
+                            .map(|r| format!("{:.3}", f(r)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    };
+                    writeln!(
+                        out,
+                        "  {}-fold by {}, learning from the other folds' labels; mean of {} shuffles (P@1 {}; R@5 {}; MRR {})",
+                        cv.folds,
+                        cv.by,
+                        cv.shuffles.len(),
+                        by(|r| r.p_at_1),
+                        by(|r| r.r_at_5),
+                        by(|r| r.mrr)
+                    )?;
+                }
                 if let Some(cv) = &d.calibration_cross_validated {
                     writeln!(
                         out,
@@ -218,38 +478,40 @@ fn gold_indices(
 fn eval_items(
     path: &Path,
     embedder: &dyn Embedder,
-    mapper: &Mapper,
+    mapper: &mut Mapper,
     ids: &[String],
     index_of: &HashMap<&str, usize>,
+    base: &Labelled,
+    cv: Option<usize>,
 ) -> Result<DatasetResult> {
-    let text = fs_err::read_to_string(path)?;
-    let file: ItemFile = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not an item file", path.display()))?;
+    let file = read_items(path)?;
+    let gold = item_labels(&file, path, index_of)?;
     let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
     let vectors = embedder.embed(&texts)?;
     let contexts: Vec<Option<String>> = file.items.iter().map(|i| i.context.clone()).collect();
     let contexts = Contexts::embed(embedder, &contexts)?;
     let sections = vec![None; texts.len()];
-    let scores = mapper.scores(&Batch {
-        vectors: &vectors,
-        texts: &texts,
-        contexts: &contexts,
-        sections: &sections,
-    });
+    let score = |m: &Mapper| {
+        m.scores(&Batch {
+            vectors: &vectors,
+            texts: &texts,
+            contexts: &contexts,
+            sections: &sections,
+        })
+    };
+    let groups: Vec<usize> = (0..gold.len()).collect();
+    let (scores, ranking, cross_validation) = score_set(
+        mapper,
+        base,
+        &vectors,
+        &gold,
+        &groups,
+        groups.len(),
+        cv.map(|k| (k, "items")),
+        &score,
+    );
     let n = mapper.n_controls();
     let ranked = rank_rows(&scores, n);
-    let gold = file
-        .items
-        .iter()
-        .map(|i| {
-            gold_indices(
-                &i.annex_a,
-                index_of,
-                &format!("{} item {}", path.display(), i.id),
-            )
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let groups: Vec<usize> = (0..gold.len()).collect();
     let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
     let names: Vec<(String, Option<u64>)> =
         file.items.iter().map(|i| (i.id.clone(), None)).collect();
@@ -259,10 +521,11 @@ fn eval_items(
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        ranking: ranking_metrics(&ranked, &gold),
+        ranking,
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: None,
         gaps: None,
+        cross_validation,
         items,
     })
 }
@@ -273,6 +536,7 @@ fn calibrated(c: &Calibration, pairs: &[CalibrationPair]) -> CalibrationMetrics 
     calibration_metrics(&conf, &right)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn eval_corpus(
     dir: &Path,
     ws: &Path,
@@ -281,6 +545,8 @@ fn eval_corpus(
     ids: &[String],
     index_of: &HashMap<&str, usize>,
     fit: bool,
+    base: &Labelled,
+    cv: Option<usize>,
 ) -> Result<DatasetResult> {
     let gold = Gold::load(&dir.join("gold.yaml"))?;
     let manifest = Manifest::load(ws, embedder.model_id());
@@ -308,14 +574,6 @@ fn eval_corpus(
         data.extend(store.vector(*row));
     }
     let vectors = Embeddings::new(store.dim(), data);
-    // Calibration is measured (and fitted) on every document's passages: the documents outside
-    // the catalog's scope are the gold's examples of passages about nothing, which in-scope
-    // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
-    let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
-    let mapped = map_passages(mapper, embedder, &passages, &vectors);
-    mapper.scope = scope;
-    let mut mapped = mapped?;
-    let n = mapper.n_controls();
 
     // Labels to passages: a passage carries a label when it holds the quote, or lies inside it
     // (a quote that spans passages labels each of them).
@@ -335,24 +593,8 @@ fn eval_corpus(
         }
         covered.extend(l.controls.iter().cloned());
     }
-    let ranked_all = rank_rows(&mapped.scores, n);
     let gold_lists: Vec<Vec<usize>> = labels.iter().map(|s| s.iter().copied().collect()).collect();
-    let ranking = ranking_metrics(&ranked_all, &gold_lists);
-    let names: Vec<(String, Option<u64>)> = passages
-        .iter()
-        .map(|p| (place(&p.document, p.page, &p.heading_path()), Some(p.id)))
-        .collect();
-    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
-    let items = item_results(
-        &mapped.scores,
-        &ranked_all,
-        &gold_lists,
-        &names,
-        &texts,
-        ids,
-    );
-
-    // Calibration pairs, grouped by document for cross-validation.
+    // Each passage's document: the groups of calibration's and learning's cross-validation.
     let mut doc_of = HashMap::new();
     let groups: Vec<usize> = passages
         .iter()
@@ -361,6 +603,37 @@ fn eval_corpus(
             *doc_of.entry(p.document.as_str()).or_insert(k)
         })
         .collect();
+
+    // Calibration is measured (and fitted) on every document's passages: the documents outside
+    // the catalog's scope are the gold's examples of passages about nothing, which in-scope
+    // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
+    let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
+    let prepared = Prepared::new(mapper, embedder, &passages);
+    let scored = prepared.map(|prepared| {
+        let score = |m: &Mapper| map_prepared(m, &passages, &vectors, &prepared).scores;
+        score_set(
+            mapper,
+            base,
+            &vectors,
+            &gold_lists,
+            &groups,
+            doc_of.len(),
+            cv.map(|k| (k, "documents")),
+            &score,
+        )
+    });
+    mapper.scope = scope;
+    let (mut scores, ranking, cross_validation) = scored?;
+    let n = mapper.n_controls();
+
+    let ranked_all = rank_rows(&scores, n);
+    let names: Vec<(String, Option<u64>)> = passages
+        .iter()
+        .map(|p| (place(&p.document, p.page, &p.heading_path()), Some(p.id)))
+        .collect();
+    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
+    let items = item_results(&scores, &ranked_all, &gold_lists, &names, &texts, ids);
+
     // Documents the gold labels nowhere (the travel policy, the brand guidelines) are about
     // no control.
     let labelled_docs: BTreeSet<&str> = gold.labels.iter().map(|l| l.file.as_str()).collect();
@@ -369,7 +642,7 @@ fn eval_corpus(
         .map(|p| !labelled_docs.contains(p.document.as_str()))
         .collect();
     let pairs = calibration_pairs(
-        &mapped.scores,
+        &scores,
         n,
         &gold_lists,
         &about_nothing,
@@ -379,15 +652,14 @@ fn eval_corpus(
     let mut cross_validated = None;
     if fit {
         mapper.calibration = fit_calibration(&pairs);
-        mapped.confidence = mapper.calibration.confidence(&mapped.scores, n);
         let cv = cross_validated_confidence(&pairs, 5);
         let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
         cross_validated = Some(calibration_metrics(&cv, &right));
     }
 
-    mapper.scope.mute_outside(&mut mapped.scores, n, &passages);
-    mapped.confidence = mapper.calibration.confidence(&mapped.scores, n);
-    let statuses = assess(&mapped.scores, &mapped.confidence, n, Thresholds::default());
+    mapper.scope.mute_outside(&mut scores, n, &passages);
+    let confidence = mapper.calibration.confidence(&scores, n);
+    let statuses = assess(&scores, &confidence, n, Thresholds::default());
     let reported: Vec<String> = statuses
         .iter()
         .zip(ids)
@@ -400,6 +672,78 @@ fn eval_corpus(
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: cross_validated,
         gaps: Some(gap_metrics(&reported, &gold.gaps, &covered)),
+        cross_validation,
         items,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use controlmap_models::{BertEmbedder, DeviceChoice, testing::TinyModel};
+
+    use super::*;
+
+    #[test]
+    fn cross_validation_scores_each_row_by_a_mapper_that_never_saw_its_label() {
+        let dir = tempfile::tempdir().unwrap();
+        TinyModel::default().write(dir.path()).unwrap();
+        let e = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
+        let mut mapper = Mapper::new(&Catalog::builtin(), &e, "probe=1".parse().unwrap()).unwrap();
+        let texts = [
+            "expense claims are filed monthly",
+            "travel is booked through the portal",
+            "the canteen opens at noon",
+            "visitors sign in at reception",
+            "parking permits are renewed yearly",
+        ];
+        let vectors = e.embed(&texts).unwrap();
+        let labels: Vec<Vec<usize>> = vec![vec![3], vec![3, 7], vec![], vec![12], vec![7]];
+        let base = Labelled {
+            vectors: e.embed(&["the fire alarm is tested weekly"]).unwrap(),
+            labels: vec![vec![20]],
+        };
+        mapper.learn(&base.vectors, &base.labels);
+        let texts_ref: Vec<&str> = texts.to_vec();
+        let contexts = Contexts::none(texts.len());
+        let sections = vec![None; texts.len()];
+        let score = |m: &Mapper| {
+            m.scores(&Batch {
+                vectors: &vectors,
+                texts: &texts_ref,
+                contexts: &contexts,
+                sections: &sections,
+            })
+        };
+        let before = score(&mapper);
+        let fold_of = [0, 1, 0, 2, 1];
+        let cv = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
+
+        let n = mapper.n_controls();
+        for (i, &fold) in fold_of.iter().enumerate() {
+            // What a mapper taught the base and exactly the other folds' labelled rows gives.
+            let mut train = Labelled::empty(vectors.dim());
+            train.extend(&base);
+            train.extend_rows(&vectors, &labels, (0..5).filter(|&j| fold_of[j] != fold));
+            let mut m = Mapper::new(&Catalog::builtin(), &e, "probe=1".parse().unwrap()).unwrap();
+            m.learn(&train.vectors, &train.labels);
+            let expected = score(&m);
+            assert_eq!(
+                cv[i * n..(i + 1) * n],
+                expected[i * n..(i + 1) * n],
+                "row {i}"
+            );
+        }
+        // Learning everything (each row its own label too) scores differently.
+        let mut all = Labelled::empty(vectors.dim());
+        all.extend(&base);
+        all.extend_rows(&vectors, &labels, 0..5);
+        mapper.learn(&all.vectors, &all.labels);
+        assert_ne!(score(&mapper), cv);
+        // And the cross-validation left the mapper as it found it.
+        mapper.learn(&base.vectors, &base.labels);
+        let again = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
+        assert_eq!(again, cv);
+        assert_eq!(score(&mapper), before);
+        assert_eq!(mapper.learned(), 1);
+    }
 }

@@ -100,6 +100,15 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         quiet,
         format_args!("model: {} on {:?}", embedder.model_id(), embedder.device()),
     );
+    // The labels to learn from, read now: a mistake in them should stop us before parsing.
+    let control_ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
+    let (learned, learned_from) = super::eval::load_labelled(&args.learn, &embedder, &control_ids)?;
+    for l in &learned_from {
+        note(
+            quiet,
+            format_args!("learning from {}: {} labelled passages", l.file, l.items),
+        );
+    }
 
     // Walk, then parse what changed since the last run, in parallel; every file gets an
     // outcome. Unchanged documents keep their passages and vectors.
@@ -291,6 +300,9 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     if args.all_documents {
         mapper.scope = Scope::everything();
     }
+    if !learned_from.is_empty() {
+        mapper.learn(&learned.vectors, &learned.labels);
+    }
     let n_controls = mapper.n_controls();
     let mapped = map_passages(&mapper, &embedder, &passages, &vectors)?;
     if !mapped.out_of_scope.is_empty() {
@@ -374,6 +386,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         workspace: workspace.display().to_string(),
         model: embedder.model_id().to_string(),
         catalog: catalog.framework.name.clone(),
+        learned_from,
         thresholds,
         files,
         summary,
