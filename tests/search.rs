@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod common;
-use common::{controlmap, json_lines, ok, repo, search_json};
+use common::{controlmap, fails, json_lines, ok, repo, search_json};
 
 /// One workspace for the whole file, built once.
 fn workspace() -> &'static Path {
@@ -384,15 +384,13 @@ fn eval_cross_validates_learning_a_labelling_convention() {
     assert_eq!(after["learned_from"][0]["items"], 8);
 
     // The same file learned from and scored would be in-sample.
-    let out = controlmap()
-        .args(["eval", "--gold"])
-        .arg(&train)
-        .arg("--learn")
-        .arg(&train)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        controlmap()
+            .args(["eval", "--gold"])
+            .arg(&train)
+            .arg("--learn")
+            .arg(&train),
+    );
     assert!(
         err.contains("both learned from") && err.contains("--cv"),
         "{err}"
@@ -457,16 +455,14 @@ fn run_learns_from_labels_and_says_so_and_a_bad_label_file_stops_it_before_parsi
         r#"{"items": [{"id": "x", "text": "minutes", "annex_a": ["A.99"]}]}"#,
     )
     .unwrap();
-    let out = controlmap()
-        .args(["run", "-q", "--workspace"])
-        .arg(t.path().join("ws3"))
-        .arg(&dir)
-        .arg("--learn")
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = fails(
+        controlmap()
+            .args(["run", "-q", "--workspace"])
+            .arg(t.path().join("ws3"))
+            .arg(&dir)
+            .arg("--learn")
+            .arg(&bad),
+    );
     assert!(
         err.contains("bad.json item x: unknown control A.99"),
         "{err}"

@@ -84,6 +84,13 @@ pub fn ok(cmd: &mut Command) -> std::process::Output {
     out
 }
 
+/// Runs `cmd`, asserts it failed, and returns its stderr.
+pub fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "expected a failure");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     fs_err::create_dir_all(to).unwrap();

@@ -133,22 +133,25 @@ impl Labelled {
     }
 }
 
+/// Each control ID's position in catalog order (the mapper's column).
+pub fn control_index(ids: &[String]) -> HashMap<&str, usize> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
+        .collect()
+}
+
 /// Loads the `--learn` files (for [`Mapper::learn`]): their items, and how many labelled
 /// items each gave.
 pub fn load_labelled(
     paths: &[PathBuf],
     embedder: &dyn Embedder,
-    ids: &[String],
+    index_of: &HashMap<&str, usize>,
 ) -> Result<(Labelled, Vec<LearnedFrom>)> {
-    let index_of: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
     let mut all = Labelled::empty(embedder.dim());
     let mut from = Vec::new();
     for path in paths {
-        let l = Labelled::load(path, embedder, &index_of)?;
+        let l = Labelled::load(path, embedder, index_of)?;
         if l.labelled() == 0 {
             bail!(
                 "{}: no item names a control, so there is nothing to learn",
@@ -197,7 +200,8 @@ fn cross_validated(
 
 /// Scores a labelled set as it is, or (`cv`) cross-validated over [`CV_SHUFFLES`] shuffles
 /// of its groups (`group_of` each row's item or document, `groups` how many): the first
-/// shuffle's scores, and the ranking figures (the shuffles' mean).
+/// shuffle's scores and each row's controls ranked by them, and the ranking figures (the
+/// shuffles' mean).
 #[allow(clippy::too_many_arguments)]
 fn score_set(
     mapper: &mut Mapper,
@@ -208,12 +212,18 @@ fn score_set(
     groups: usize,
     cv: Option<(usize, &'static str)>,
     score: &dyn Fn(&Mapper) -> Vec<f32>,
-) -> (Vec<f32>, RankingMetrics, Option<CrossValidation>) {
+) -> (
+    Vec<f32>,
+    Vec<Vec<usize>>,
+    RankingMetrics,
+    Option<CrossValidation>,
+) {
     let n = mapper.n_controls();
     let Some((folds, by)) = cv else {
         let scores = score(mapper);
-        let ranking = ranking_metrics(&rank_rows(&scores, n), gold);
-        return (scores, ranking, None);
+        let ranked = rank_rows(&scores, n);
+        let ranking = ranking_metrics(&ranked, gold);
+        return (scores, ranked, ranking, None);
     };
     let mut first = None;
     let mut shuffles = Vec::new();
@@ -221,11 +231,14 @@ fn score_set(
         let fold_of_group = assign_folds(groups, folds, seed);
         let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
         let scores = cross_validated(mapper, base, (vectors, gold), &fold_of, folds, score);
-        shuffles.push(ranking_metrics(&rank_rows(&scores, n), gold));
-        first.get_or_insert(scores);
+        let ranked = rank_rows(&scores, n);
+        shuffles.push(ranking_metrics(&ranked, gold));
+        first.get_or_insert((scores, ranked));
     }
+    let (scores, ranked) = first.unwrap_or_default();
     (
-        first.unwrap_or_default(),
+        scores,
+        ranked,
         mean_metrics(&shuffles),
         Some(CrossValidation {
             folds,
@@ -273,27 +286,12 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
     };
-    let embedder = args.model.load()?;
-    let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
-    let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
-    let index_of: HashMap<&str, usize> = ids
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect();
-
-    let (base, learned_from) = load_labelled(&args.learn, &embedder, &ids)?;
-    if !learned_from.is_empty() {
-        mapper.learn(&base.vectors, &base.labels);
-    }
-    let cv = args.cv.map(usize::from);
-
-    let mut datasets = Vec::new();
     let items = if args.gold.is_empty() && args.corpus.is_none() {
         default_items()
     } else {
         args.gold.clone()
     };
+    // Refused before the model loads.
     for l in &args.learn {
         let same = |p: &PathBuf| match (fs_err::canonicalize(p), fs_err::canonicalize(l)) {
             (Ok(a), Ok(b)) => a == b,
@@ -306,6 +304,18 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             );
         }
     }
+    let embedder = args.model.load()?;
+    let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
+    let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
+    let index_of = control_index(&ids);
+
+    let mut datasets = Vec::new();
+    let (base, learned_from) = load_labelled(&args.learn, &embedder, &index_of)?;
+    if !learned_from.is_empty() {
+        mapper.learn(&base.vectors, &base.labels);
+    }
+    let cv = args.cv.map(usize::from);
+
     let corpus = args.corpus.clone().or_else(|| {
         let d = PathBuf::from("corpora/sample-org");
         (args.gold.is_empty() && d.join("gold.yaml").is_file()).then_some(d)
@@ -500,7 +510,7 @@ fn eval_items(
         })
     };
     let groups: Vec<usize> = (0..gold.len()).collect();
-    let (scores, ranking, cross_validation) = score_set(
+    let (scores, ranked, ranking, cross_validation) = score_set(
         mapper,
         base,
         &vectors,
@@ -511,7 +521,6 @@ fn eval_items(
         &score,
     );
     let n = mapper.n_controls();
-    let ranked = rank_rows(&scores, n);
     let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
     let names: Vec<(String, Option<u64>)> =
         file.items.iter().map(|i| (i.id.clone(), None)).collect();
@@ -607,26 +616,21 @@ fn eval_corpus(
     // Calibration is measured (and fitted) on every document's passages: the documents outside
     // the catalog's scope are the gold's examples of passages about nothing, which in-scope
     // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
+    let prepared = Prepared::new(mapper, embedder, &passages)?;
     let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
-    let prepared = Prepared::new(mapper, embedder, &passages);
-    let scored = prepared.map(|prepared| {
-        let score = |m: &Mapper| map_prepared(m, &passages, &vectors, &prepared).scores;
-        score_set(
-            mapper,
-            base,
-            &vectors,
-            &gold_lists,
-            &groups,
-            doc_of.len(),
-            cv.map(|k| (k, "documents")),
-            &score,
-        )
-    });
+    let score = |m: &Mapper| map_prepared(m, &passages, &vectors, &prepared).scores;
+    let (mut scores, ranked_all, ranking, cross_validation) = score_set(
+        mapper,
+        base,
+        &vectors,
+        &gold_lists,
+        &groups,
+        doc_of.len(),
+        cv.map(|k| (k, "documents")),
+        &score,
+    );
     mapper.scope = scope;
-    let (mut scores, ranking, cross_validation) = scored?;
     let n = mapper.n_controls();
-
-    let ranked_all = rank_rows(&scores, n);
     let names: Vec<(String, Option<u64>)> = passages
         .iter()
         .map(|p| (place(&p.document, p.page, &p.heading_path()), Some(p.id)))

@@ -102,7 +102,11 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     );
     // The labels to learn from, read now: a mistake in them should stop us before parsing.
     let control_ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
-    let (learned, learned_from) = super::eval::load_labelled(&args.learn, &embedder, &control_ids)?;
+    let (learned, learned_from) = super::eval::load_labelled(
+        &args.learn,
+        &embedder,
+        &super::eval::control_index(&control_ids),
+    )?;
     for l in &learned_from {
         note(
             quiet,
