@@ -102,7 +102,7 @@ enum Backend {
 
 /// The model's root in the weights file: `embeddings.…`, `bert.embeddings.…`, or
 /// `MODEL_TYPE.embeddings.…`, as candle's `BertModel::load` accepts.
-fn weights_root<'a>(vb: VarBuilder<'a>, config: &Config) -> VarBuilder<'a> {
+pub(crate) fn weights_root<'a>(vb: VarBuilder<'a>, config: &Config) -> VarBuilder<'a> {
     let probe = "embeddings.word_embeddings.weight";
     if vb.contains_tensor(probe) {
         return vb;
@@ -115,7 +115,7 @@ fn weights_root<'a>(vb: VarBuilder<'a>, config: &Config) -> VarBuilder<'a> {
     vb
 }
 
-fn invalid(dir: &Path, reason: impl Into<String>) -> Error {
+pub(crate) fn invalid(dir: &Path, reason: impl Into<String>) -> Error {
     Error::InvalidModel {
         dir: dir.to_path_buf(),
         reason: reason.into(),
@@ -145,6 +145,11 @@ fn fingerprint(dir: &Path, weights: &Path) -> Result<String> {
     let mut head = Vec::with_capacity(1 << 16);
     f.by_ref().take(1 << 16).read_to_end(&mut head)?;
     h.update(&head);
+    // A fine-tuned model has the same names, shapes and size as its base; its provenance file
+    // (seed, catalog, losses) sets it apart even where the first 64 KiB of weights do not.
+    if let Ok(provenance) = fs_err::read(dir.join(crate::tune::PROVENANCE_FILE)) {
+        h.update(provenance);
+    }
     let digest = h.finalize();
     Ok(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
@@ -164,22 +169,22 @@ fn model_name(dir: &Path) -> String {
     comps.last().cloned().unwrap_or_else(|| "model".into())
 }
 
-impl BertEmbedder {
-    /// Loads the model in `dir` on `device` with default batching.
-    pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
-        Self::load_with(
-            dir,
-            EmbedderOptions {
-                device,
-                ..Default::default()
-            },
-        )
-    }
+/// What a model directory holds, read and checked: everything but the weights themselves.
+pub(crate) struct ModelFiles {
+    pub config: Config,
+    pub weights: PathBuf,
+    /// Truncates to `max_tokens`.
+    pub tokenizer: Tokenizer,
+    /// Does not truncate; counts tokens.
+    pub counter: Tokenizer,
+    pub max_tokens: usize,
+    pub pooling: Pooling,
+}
 
-    /// Loads the model in `dir`: `config.json`, `tokenizer.json`, `model.safetensors`, and
-    /// `sentence_bert_config.json` / `1_Pooling/config.json` when present.
-    pub fn load_with(dir: &Path, options: EmbedderOptions) -> Result<Self> {
-        let device = options.device.resolve()?;
+impl ModelFiles {
+    /// Reads `config.json`, `tokenizer.json`, `sentence_bert_config.json` and
+    /// `1_Pooling/config.json` in `dir`, and checks that `model.safetensors` is there.
+    pub fn read(dir: &Path) -> Result<Self> {
         let config: Config =
             read_json(dir, "config.json")?.ok_or_else(|| invalid(dir, "config.json is missing"))?;
         let weights: PathBuf = dir.join("model.safetensors");
@@ -242,6 +247,41 @@ impl BertEmbedder {
                 ..Default::default()
             }))
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(Self {
+            config,
+            weights,
+            tokenizer,
+            counter,
+            max_tokens,
+            pooling,
+        })
+    }
+}
+
+impl BertEmbedder {
+    /// Loads the model in `dir` on `device` with default batching.
+    pub fn load(dir: &Path, device: DeviceChoice) -> Result<Self> {
+        Self::load_with(
+            dir,
+            EmbedderOptions {
+                device,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Loads the model in `dir`: `config.json`, `tokenizer.json`, `model.safetensors`, and
+    /// `sentence_bert_config.json` / `1_Pooling/config.json` when present.
+    pub fn load_with(dir: &Path, options: EmbedderOptions) -> Result<Self> {
+        let device = options.device.resolve()?;
+        let ModelFiles {
+            config,
+            weights,
+            tokenizer,
+            counter,
+            max_tokens,
+            pooling,
+        } = ModelFiles::read(dir)?;
 
         // SAFETY: the file is memory-mapped read-only; candle copies tensors out of it at
         // load, and we do not keep the map past this function.

@@ -24,6 +24,10 @@ pub enum Error {
     #[error("tokenizer: {0}")]
     Tokenizer(String),
 
+    /// Fine-tuning was asked for with nothing it can train on.
+    #[error("fine-tuning: {0}")]
+    Training(String),
+
     #[error("model computation failed: {0}")]
     Candle(#[from] candle_core::Error),
 

@@ -30,6 +30,7 @@ mod precision;
 mod probe;
 mod simd;
 mod tiles;
+mod tune;
 
 pub use batch::{BatchPlan, plan_batches};
 pub use bert::{BertEmbedder, EmbedderOptions, Pooling};
@@ -39,5 +40,6 @@ pub use embedder::{Embedder, Embeddings};
 pub use error::{Error, Result};
 pub use precision::{Precision, cpu_threads, set_cpu_threads};
 pub use probe::LinearProbe;
+pub use tune::{PROVENANCE_FILE, TuneOptions, TuneStep, TuneSummary, Tuner};
 
 pub mod testing;

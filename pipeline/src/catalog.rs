@@ -92,6 +92,13 @@ pub struct CatalogError {
     pub message: String,
 }
 
+impl Control {
+    /// The text the mapper embeds for the control: its title and summary.
+    pub fn description(&self) -> String {
+        format!("{}. {}", self.title, self.summary.trim())
+    }
+}
+
 impl Catalog {
     /// The built-in ISO/IEC 42001 Annex A catalog.
     pub fn builtin() -> Self {

@@ -496,7 +496,7 @@ impl Mapper {
         let mut terms: Vec<String> = Vec::new();
         let mut control_terms = Vec::new();
         for (ci, (_, c)) in catalog.controls().enumerate() {
-            descriptions.push(format!("{}. {}", c.title, c.summary.trim()));
+            descriptions.push(c.description());
             for e in &c.evidence_examples {
                 example_texts.push(e.clone());
                 example_owner.push(ci);

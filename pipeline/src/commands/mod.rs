@@ -8,6 +8,7 @@ pub mod review;
 pub mod run;
 pub mod search;
 pub mod serve;
+pub mod tune;
 
 /// The work is done, with findings the user asked to fail on (`--fail-on-gaps`): exit code 1,
 /// where an error is 2.

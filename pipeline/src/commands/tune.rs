@@ -1,0 +1,168 @@
+//! `controlmap tune`: fine-tune the embedding model on the catalog's own text.
+//!
+//! Each evidence example of each control is an anchor whose target is its control's
+//! description (title and summary, the text the mapper embeds); the model learns to place
+//! every example nearer its own control's description than the other controls'. Nothing
+//! labelled by anyone but the catalog's authors is used, so `eval` on the sample organisation
+//! and on the NIST crosswalk stays a fair test of the tuned model.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use controlmap_models::{ModelSearch, PROVENANCE_FILE};
+use controlmap_models::{Precision, TuneOptions, Tuner, locate_model};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Catalog;
+use crate::cli::{Cli, TuneArgs};
+
+/// The training pairs a catalog gives: (evidence example, control index) and the controls'
+/// descriptions, in catalog order.
+pub fn catalog_pairs(catalog: &Catalog) -> (Vec<(String, usize)>, Vec<String>) {
+    let mut anchors = Vec::new();
+    let mut targets = Vec::new();
+    for (k, (_, c)) in catalog.controls().enumerate() {
+        targets.push(c.description());
+        anchors.extend(c.evidence_examples.iter().map(|e| (e.clone(), k)));
+    }
+    (anchors, targets)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
+    let started = Instant::now();
+    if args.model.precision != Precision::F32 {
+        bail!(
+            "tune trains in f32 (--precision f32); the tuned model can then run in any precision"
+        );
+    }
+    let (catalog, catalog_name) = match &args.catalog {
+        Some(p) => (Catalog::load(p)?, p.display().to_string()),
+        None => (Catalog::builtin(), "built-in".to_string()),
+    };
+    let (anchors, targets) = catalog_pairs(&catalog);
+    if anchors.is_empty() {
+        bail!("the catalog {catalog_name} has no evidence examples to tune on");
+    }
+    let base = locate_model(&ModelSearch::from_env(args.model.dir.clone()))?;
+    let weights = fs_err::read(base.join("model.safetensors"))?;
+    let base_sha = sha256_hex(&weights);
+    drop(weights);
+    let mut tuner = Tuner::load(&base, args.model.device)
+        .with_context(|| format!("loading {} for training", base.display()))?;
+    tuner.check_destination(&args.out)?;
+
+    let options = TuneOptions {
+        epochs: args.epochs.into(),
+        learning_rate: args.learning_rate,
+        seed: args.seed,
+        ..Default::default()
+    };
+    if !cli.quiet {
+        eprintln!(
+            "tuning {} on {} evidence examples of {} controls ({catalog_name} catalog): \
+             {} epochs, seed {}",
+            base.display(),
+            anchors.len(),
+            targets.len(),
+            options.epochs,
+            options.seed
+        );
+    }
+    let steps = anchors.len().div_ceil(options.batch_size) * options.epochs;
+    let bar = ProgressBar::with_draw_target(
+        Some(steps as u64),
+        if cli.quiet {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} steps {msg} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("tune");
+    let anchor_refs: Vec<(&str, usize)> = anchors.iter().map(|(t, k)| (t.as_str(), *k)).collect();
+    let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let summary = tuner.train(&anchor_refs, &target_refs, &options, &mut |s| {
+        bar.set_message(format!("epoch {} loss {:.3}", s.epoch + 1, s.loss));
+        bar.inc(1);
+    })?;
+    bar.finish_and_clear();
+
+    let seconds = started.elapsed().as_secs_f64();
+    let provenance = serde_json::json!({
+        "made_by": format!("controlmap {} tune", env!("CARGO_PKG_VERSION")),
+        "base_model": {
+            "dir": base.display().to_string(),
+            "model_safetensors_sha256": base_sha,
+        },
+        "catalog": {
+            "name": catalog_name,
+            "sha256": sha256_hex(serde_json::to_string(&catalog)?.as_bytes()),
+            "controls": targets.len(),
+            "evidence_examples": anchors.len(),
+        },
+        "objective": "each evidence example nearest its own control's description \
+                      (in-batch contrastive loss against every description)",
+        "options": {
+            "epochs": options.epochs,
+            "batch_size": options.batch_size,
+            "learning_rate": options.learning_rate,
+            "scale": options.scale,
+            "seed": options.seed,
+            "device": format!("{:?}", args.model.device).to_lowercase(),
+        },
+        "epoch_losses": summary.epoch_losses,
+        "steps": summary.steps,
+        "seconds": (seconds * 10.0).round() / 10.0,
+    });
+    tuner
+        .save(&args.out, &provenance)
+        .with_context(|| format!("writing the tuned model to {}", args.out.display()))?;
+    let losses: Vec<String> = summary
+        .epoch_losses
+        .iter()
+        .map(|l| format!("{l:.3}"))
+        .collect();
+    if !cli.quiet {
+        eprintln!(
+            "tuned model written to {} in {seconds:.0} s ({} steps; loss by epoch {}); \
+             provenance in {PROVENANCE_FILE}.\n\
+             Use it with --model {0} (or CONTROLMAP_MODEL={0}); a workspace built with \
+             another model embeds its passages again on the next run.",
+            args.out.display(),
+            summary.steps,
+            losses.join(", "),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_evidence_example_points_at_its_own_controls_description() {
+        let catalog = Catalog::builtin();
+        let (anchors, targets) = catalog_pairs(&catalog);
+        let controls: Vec<_> = catalog.controls().map(|(_, c)| c).collect();
+        assert_eq!(targets.len(), controls.len());
+        let examples: usize = controls.iter().map(|c| c.evidence_examples.len()).sum();
+        assert_eq!(anchors.len(), examples);
+        for (text, k) in &anchors {
+            assert!(controls[*k].evidence_examples.contains(text));
+            assert!(targets[*k].starts_with(&controls[*k].title));
+        }
+    }
+}
