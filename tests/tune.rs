@@ -166,3 +166,80 @@ fn tune_refuses_reduced_precision_and_a_directory_holding_another_model() {
         b"not ours"
     );
 }
+
+#[test]
+fn a_calibration_fitted_for_a_tuned_model_is_stored_beside_it_and_used() {
+    let t = tempfile::tempdir().unwrap();
+    let (catalog, _) = small_catalog(t.path());
+    let model = t.path().join("tuned");
+    ok(controlmap()
+        .args(["tune", "-q", "--epochs", "1", "--catalog"])
+        .arg(&catalog)
+        .arg("--out")
+        .arg(&model));
+    let ws = t.path().join("ws");
+    let corpus = repo().join("corpora/sample-org");
+    ok(controlmap()
+        .args(["run", "-q", "--workspace"])
+        .arg(&ws)
+        .arg("--model")
+        .arg(&model)
+        .arg(&corpus));
+    let eval = |extra: &[&str]| -> Value {
+        let out = ok(controlmap()
+            .args(["eval", "--format", "json", "--workspace"])
+            .arg(&ws)
+            .arg("--model")
+            .arg(&model)
+            .arg("--corpus")
+            .arg(&corpus)
+            .args(extra));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let built_in = eval(&[]);
+    let fitted = eval(&["--fit-calibration", "--save-calibration"]);
+    assert_ne!(built_in["calibration"], fitted["calibration"]);
+    let file = model.join("controlmap-calibration.json");
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(stored["calibration"], fitted["calibration"]);
+    assert_eq!(stored["model_id"], fitted["model"]);
+    // From now on eval and run use it, and say so.
+    let again = eval(&[]);
+    assert_eq!(again["calibration"], fitted["calibration"]);
+    assert_eq!(
+        again["datasets"][0]["calibration"]["ece"],
+        fitted["datasets"][0]["calibration"]["ece"]
+    );
+    let run = ok(controlmap()
+        .args(["run", "--workspace"])
+        .arg(&ws)
+        .arg("--model")
+        .arg(&model)
+        .arg(&corpus));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("the one stored with the model"), "{stderr}");
+
+    // Tuning into the same place again drops the calibration fitted for the earlier model.
+    ok(controlmap()
+        .args(["tune", "-q", "--epochs", "1", "--seed", "3", "--catalog"])
+        .arg(&catalog)
+        .arg("--out")
+        .arg(&model));
+    assert!(!file.exists());
+
+    // The default model's calibration is built in: nothing is stored beside it, and that is
+    // said before any work.
+    let stderr = fails(
+        controlmap()
+            .args([
+                "eval",
+                "--fit-calibration",
+                "--save-calibration",
+                "--workspace",
+            ])
+            .arg(&ws)
+            .arg("--corpus")
+            .arg(&corpus),
+    );
+    assert!(stderr.contains("controlmap tune"), "{stderr}");
+}

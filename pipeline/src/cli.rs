@@ -113,11 +113,20 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The model found from `dir` (see [`locate_model`]), loaded on `device` in `precision`.
+    /// The model directory found from `dir` (see [`locate_model`]).
+    pub fn locate(&self) -> anyhow::Result<PathBuf> {
+        Ok(locate_model(&ModelSearch::from_env(self.dir.clone()))?)
+    }
+
+    /// The model found from `dir`, loaded on `device` in `precision`.
     pub fn load(&self) -> anyhow::Result<BertEmbedder> {
-        let model_dir = locate_model(&ModelSearch::from_env(self.dir.clone()))?;
+        self.load_from(&self.locate()?)
+    }
+
+    /// The model in `model_dir`, loaded on `device` in `precision`.
+    pub fn load_from(&self, model_dir: &std::path::Path) -> anyhow::Result<BertEmbedder> {
         Ok(BertEmbedder::load_with(
-            &model_dir,
+            model_dir,
             EmbedderOptions {
                 device: self.device,
                 precision: self.precision,
@@ -298,6 +307,11 @@ pub struct EvalArgs {
     /// cross-validated calibration error) instead of using the built-in one.
     #[arg(long)]
     pub fit_calibration: bool,
+
+    /// With --fit-calibration and a model made by `controlmap tune`: store the fitted
+    /// calibration in the model's directory, where `run` and `eval` use it from then on.
+    #[arg(long, requires = "fit_calibration")]
+    pub save_calibration: bool,
 
     /// List the labelled items whose first-ranked control is not one of their labels, worst
     /// first, with the controls ranked above the label (JSON output always has every item).

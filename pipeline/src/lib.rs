@@ -32,6 +32,7 @@ pub mod eval;
 pub mod gold;
 pub mod manifest;
 pub mod map;
+pub mod model_calibration;
 pub mod ordered;
 pub mod parse;
 pub mod report;

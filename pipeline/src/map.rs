@@ -279,7 +279,7 @@ impl std::str::FromStr for Weights {
 /// for the best control) and whether it is the passage's best. Fitted with
 /// `controlmap eval --fit-calibration` on the sample organisation's gold mapping (pairs: each
 /// labelled passage's five best controls, right when the label names the control).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Calibration {
     pub score: f32,
     pub margin: f32,

@@ -27,6 +27,7 @@ use crate::{
         Batch, Calibration, Contexts, Mapper, Prepared, Scope, Status, Thresholds, assess,
         map_prepared,
     },
+    model_calibration,
 };
 
 #[derive(Debug, Serialize)]
@@ -304,8 +305,24 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             );
         }
     }
-    let embedder = args.model.load()?;
+    let model_dir = args.model.locate()?;
+    if args.save_calibration {
+        model_calibration::check_can_save(&model_dir)?;
+    }
+    let embedder = args.model.load_from(&model_dir)?;
     let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
+    let (stored, passed_over) = model_calibration::applicable(
+        model_calibration::load(&model_dir)?,
+        embedder.model_id(),
+        &args.weights.to_string(),
+    );
+    if let Some(why) = &passed_over {
+        eprintln!("note: {why}");
+    }
+    let stored_used = stored.is_some() && !args.fit_calibration;
+    if let Some(s) = &stored {
+        mapper.calibration = s.calibration;
+    }
     let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
     let index_of = control_index(&ids);
 
@@ -339,6 +356,24 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         )?);
     } else if args.fit_calibration {
         bail!("--fit-calibration needs a corpus with a gold.yaml (--corpus DIR)");
+    }
+    if args.save_calibration {
+        let (Some(dir), Some(fitted)) = (&corpus, datasets.first()) else {
+            unreachable!("--fit-calibration has a corpus (checked above)");
+        };
+        let stored = model_calibration::StoredCalibration {
+            model_id: embedder.model_id().to_string(),
+            weights: args.weights.to_string(),
+            calibration: mapper.calibration,
+            fitted_on: dir.display().to_string(),
+            ece: fitted.calibration.ece,
+            ece_cross_validated: fitted.calibration_cross_validated.as_ref().map(|c| c.ece),
+        };
+        model_calibration::save(&model_dir, &stored)?;
+        eprintln!(
+            "calibration stored in {}; run and eval use it with this model",
+            model_dir.join(model_calibration::FILE).display()
+        );
     }
     for path in &items {
         datasets.push(eval_items(
@@ -375,6 +410,8 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                 "calibration{}: {:.3}·score + {:.3}·margin + {:.3}·best + {:.3}",
                 if args.fit_calibration {
                     " (fitted)"
+                } else if stored_used {
+                    " (stored with the model)"
                 } else {
                     ""
                 },

@@ -94,12 +94,31 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // The model first: a missing model should stop us before minutes of parsing.
     let t = Instant::now();
-    let embedder = args.model.load()?;
+    let model_dir = args.model.locate()?;
+    let embedder = args.model.load_from(&model_dir)?;
+    let weights = Weights::default();
+    let (stored_calibration, passed_over) = crate::model_calibration::applicable(
+        crate::model_calibration::load(&model_dir)?,
+        embedder.model_id(),
+        &weights.to_string(),
+    );
     timings.load_model = t.elapsed().as_secs_f64();
     note(
         quiet,
         format_args!("model: {} on {:?}", embedder.model_id(), embedder.device()),
     );
+    if let Some(why) = &passed_over {
+        note(quiet, format_args!("note: {why}"));
+    }
+    if let Some(s) = &stored_calibration {
+        note(
+            quiet,
+            format_args!(
+                "calibration: the one stored with the model (fitted on {}, ECE {:.3})",
+                s.fitted_on, s.ece
+            ),
+        );
+    }
     // The labels to learn from, read now: a mistake in them should stop us before parsing.
     let control_ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
     let (learned, learned_from) = super::eval::load_labelled(
@@ -300,7 +319,10 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
 
     // Map: every passage against every control.
     let t = Instant::now();
-    let mut mapper = Mapper::new(&catalog, &embedder, Weights::default())?;
+    let mut mapper = Mapper::new(&catalog, &embedder, weights)?;
+    if let Some(s) = &stored_calibration {
+        mapper.calibration = s.calibration;
+    }
     if args.all_documents {
         mapper.scope = Scope::everything();
     }

@@ -129,6 +129,11 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
     tuner
         .save(&args.out, &provenance)
         .with_context(|| format!("writing the tuned model to {}", args.out.display()))?;
+    // A calibration fitted for the model tuned here before does not hold for this one.
+    let stale = args.out.join(crate::model_calibration::FILE);
+    if stale.is_file() {
+        fs_err::remove_file(&stale)?;
+    }
     let losses: Vec<String> = summary
         .epoch_losses
         .iter()
