@@ -359,6 +359,11 @@ impl Tuner {
         })
     }
 
+    /// The device training runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
     fn tokenise(&self, texts: &[&str]) -> Result<Tokenised> {
         let enc = self
             .files
@@ -403,7 +408,8 @@ impl Tuner {
         Ok(self.net.forward(&ids, &mask, &mut off)?.to_vec2::<f32>()?)
     }
 
-    /// The contrastive loss of `anchors` (text, index into `targets`) with dropout off.
+    /// The contrastive loss of `anchors` (text, index into `targets`) with dropout off, at the
+    /// default scale.
     pub fn loss(&self, anchors: &[(&str, usize)], targets: &[&str]) -> Result<f32> {
         let texts: Vec<&str> = anchors.iter().map(|a| a.0).collect();
         let a = self.tokenise(&texts)?;
@@ -411,7 +417,8 @@ impl Tuner {
         let labels: Vec<u32> = anchors.iter().map(|a| a.1 as u32).collect();
         let all: Vec<usize> = (0..anchors.len()).collect();
         let mut off = Dropout { p: 0.0, rng: None };
-        let loss = self.batch_loss(&a, &all, &labels, &t, 20.0, &mut off)?;
+        let scale = TuneOptions::default().scale;
+        let loss = self.batch_loss(&a, &all, &labels, &t, scale, &mut off)?;
         Ok(loss.to_scalar::<f32>()?)
     }
 

@@ -316,7 +316,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         embedder.model_id(),
         &args.weights.to_string(),
     );
-    if let Some(why) = &passed_over {
+    if let Some(why) = passed_over.as_ref().filter(|_| !cli.quiet) {
         eprintln!("note: {why}");
     }
     let stored_used = stored.is_some() && !args.fit_calibration;
@@ -370,10 +370,12 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             ece_cross_validated: fitted.calibration_cross_validated.as_ref().map(|c| c.ece),
         };
         model_calibration::save(&model_dir, &stored)?;
-        eprintln!(
-            "calibration stored in {}; run and eval use it with this model",
-            model_dir.join(model_calibration::FILE).display()
-        );
+        if !cli.quiet {
+            eprintln!(
+                "calibration stored in {}; run and eval use it with this model",
+                model_dir.join(model_calibration::FILE).display()
+            );
+        }
     }
     for path in &items {
         datasets.push(eval_items(

@@ -120,7 +120,7 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
             "learning_rate": options.learning_rate,
             "scale": options.scale,
             "seed": options.seed,
-            "device": format!("{:?}", args.model.device).to_lowercase(),
+            "device": format!("{:?}", tuner.device()),
         },
         "epoch_losses": summary.epoch_losses,
         "steps": summary.steps,
