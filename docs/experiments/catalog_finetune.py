@@ -6,9 +6,11 @@ from the catalog's descriptions and evidence examples. Fine-tuning goes further:
 model itself so that each evidence example lands near its own control's description
 (in-batch contrastive loss against all 38 descriptions, scale 20, AdamW lr 2e-5, batch 16,
 4 epochs, seed fixed; chosen once, not tuned). Nothing from either evaluation set is used
-for training. The script scores the two plain similarity signals (0.625 x cosine to the
-description + 0.375 x best cosine to an evidence example) before and after each epoch, on
-the NIST crosswalk and on the sample organisation's gold passages.
+for training. `controlmap tune` is this recipe built into the product (in candle); this
+script remains the reference it was checked against. It scores the two plain similarity
+signals (0.625 x cosine to the description + 0.375 x best cosine to an evidence example)
+before and after each epoch, on the NIST crosswalk and on the sample organisation's gold
+passages.
 
 Set-up (the same venv as nist_ceiling.py):
     python3 -m venv /tmp/st && /tmp/st/bin/pip install -q torch sentence-transformers pyyaml
