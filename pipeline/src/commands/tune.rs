@@ -9,8 +9,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use controlmap_models::{ModelSearch, PROVENANCE_FILE};
-use controlmap_models::{Precision, TuneOptions, Tuner, locate_model};
+use controlmap_models::{PROVENANCE_FILE, Precision, TuneOptions, Tuner};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
@@ -29,11 +28,8 @@ pub fn catalog_pairs(catalog: &Catalog) -> (Vec<(String, usize)>, Vec<String>) {
     (anchors, targets)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
@@ -51,10 +47,19 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
     if anchors.is_empty() {
         bail!("the catalog {catalog_name} has no evidence examples to tune on");
     }
-    let base = locate_model(&ModelSearch::from_env(args.model.dir.clone()))?;
-    let weights = fs_err::read(base.join("model.safetensors"))?;
-    let base_sha = sha256_hex(&weights);
-    drop(weights);
+    if !(args.learning_rate.is_finite() && args.learning_rate > 0.0) {
+        bail!(
+            "--learning-rate must be a positive number, not {}",
+            args.learning_rate
+        );
+    }
+    let base = args.model.locate()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(
+        &mut fs_err::File::open(base.join("model.safetensors"))?,
+        &mut hasher,
+    )?;
+    let base_sha = hex(&hasher.finalize());
     let mut tuner = Tuner::load(&base, args.model.device)
         .with_context(|| format!("loading {} for training", base.display()))?;
     tuner.check_destination(&args.out)?;
@@ -68,7 +73,7 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
     if !cli.quiet {
         eprintln!(
             "tuning {} on {} evidence examples of {} controls ({catalog_name} catalog): \
-             {} epochs, seed {}",
+             {} epoch(s), seed {}",
             base.display(),
             anchors.len(),
             targets.len(),
@@ -108,7 +113,7 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         },
         "catalog": {
             "name": catalog_name,
-            "sha256": sha256_hex(serde_json::to_string(&catalog)?.as_bytes()),
+            "sha256": hex(&Sha256::digest(serde_json::to_string(&catalog)?)),
             "controls": targets.len(),
             "evidence_examples": anchors.len(),
         },
