@@ -40,22 +40,25 @@ pub enum Command {
 
     /// Search a workspace's passages by free text or by control (BM25 and dense, fused).
     ///
-    /// Examples: controlmap search "model drift" --workspace corpora/.controlmap
-    ///           controlmap search --control A.6.2.4 --limit 5 --format json
+    /// Example: controlmap search "model drift" --workspace corpora/.controlmap
+    ///
+    /// Example: controlmap search --control A.6.2.4 --limit 5 --format json
     Search(SearchArgs),
 
     /// Score the mapper on labelled data: P@1, R@3, R@5 and MRR of the controls ranked for
     /// labelled passages, and precision and recall of a labelled corpus's gaps.
     ///
-    /// Examples: controlmap eval     (the sample corpus, and ../shared/eval when present)
-    ///           controlmap eval --gold my-labels.json
+    /// Example: controlmap eval   (the sample corpus, and ../shared/eval when present)
+    ///
+    /// Example: controlmap eval --gold my-labels.json
     Eval(EvalArgs),
 
     /// Embed one passage per line of a file and report passages/s and tokens/s; optionally
     /// write the vectors (.npy, float32, one row per non-blank line; or .jsonl with line numbers).
     ///
-    /// Examples: controlmap embed --input passages.txt --output vectors.npy
-    ///           cat passages.txt | controlmap embed --input - --format json --threads 2
+    /// Example: controlmap embed --input passages.txt --output vectors.npy
+    ///
+    /// Example: cat passages.txt | controlmap embed --input - --format json --threads 2
     Embed(EmbedArgs),
 
     /// Write the reports again from a workspace's report.json and its current review
@@ -74,8 +77,9 @@ pub enum Command {
     /// Serve the web UI: coverage at a glance, each control's evidence with accept / reject,
     /// the review queue with keyboard shortcuts, search, documents and the exports.
     ///
-    /// Examples: controlmap serve --workspace /tmp/ws --open
-    ///           controlmap serve --bind 0.0.0.0:8642 --tokens-file reviewers.txt
+    /// Example: controlmap serve --workspace /tmp/ws --open
+    ///
+    /// Example: controlmap serve --bind 0.0.0.0:8642 --tokens-file reviewers.txt
     Serve(commands::serve::ServeArgs),
 
     /// Fine-tune the embedding model on the catalog's own text (each evidence example drawn
@@ -83,7 +87,8 @@ pub enum Command {
     /// it with --model DIR. No labelled data is used. About 8 minutes on 2 CPU cores.
     ///
     /// Example: controlmap tune --out models/minilm-annex-a
-    ///          controlmap run corpora/sample-org --model models/minilm-annex-a
+    ///
+    /// Then: controlmap run corpora/sample-org --model models/minilm-annex-a
     Tune(TuneArgs),
 
     /// Parses one file and prints the document as JSON: the worker process `run` starts

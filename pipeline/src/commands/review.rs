@@ -46,8 +46,9 @@ pub enum ReviewCommand {
     /// List suggestions and decisions. IDs look like `3fa9c2d1:A.6.2.4`: the start of the
     /// passage's content hash, then the control.
     ///
-    /// Examples: controlmap review list --status pending --min-confidence 0.6
-    ///           controlmap review list --control A.6.2.4 --format json
+    /// Example: controlmap review list --status pending --min-confidence 0.6
+    ///
+    /// Example: controlmap review list --control A.6.2.4 --format json
     List(ListArgs),
 
     /// Accept suggestions as evidence for their controls.
@@ -67,8 +68,9 @@ pub enum ReviewCommand {
 
     /// Map a passage to a control by hand (evidence the mapper missed).
     ///
-    /// Examples: controlmap review link 3fa9c2d1 A.6.2.4
-    ///           controlmap review link 1234567890 A.6.2.4   (a passage ID from `search`)
+    /// Example: controlmap review link 3fa9c2d1 A.6.2.4
+    ///
+    /// Example: controlmap review link 1234567890 A.6.2.4   (a passage ID from `search`)
     Link(LinkArgs),
 
     /// Mark a control not applicable, with a justification (or withdraw the mark).
