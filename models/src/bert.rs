@@ -398,38 +398,51 @@ impl BertEmbedder {
 
     /// Runs one padded batch through candle's `BertModel`.
     fn forward_candle(&self, model: &BertModel, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>> {
-        let width = ids.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
-        let n = ids.len();
-        let mut flat_ids = Vec::with_capacity(n * width);
-        let mut flat_mask = Vec::with_capacity(n * width);
-        for s in ids {
-            flat_ids.extend_from_slice(s);
-            flat_ids.extend(std::iter::repeat_n(self.pad_id, width - s.len()));
-            flat_mask.extend(std::iter::repeat_n(1u32, s.len()));
-            flat_mask.extend(std::iter::repeat_n(0u32, width - s.len()));
-        }
-        let input_ids = Tensor::from_vec(flat_ids, (n, width), &self.device)?;
-        let mask = Tensor::from_vec(flat_mask, (n, width), &self.device)?;
+        let (input_ids, mask) = padded(ids, self.pad_id, &self.device)?;
         let type_ids = input_ids.zeros_like()?;
         let hidden = model.forward(&input_ids, &type_ids, Some(&mask))?; // (n, width, dim)
-        let pooled = match self.pooling {
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Mean => {
-                let m = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?; // (n, width, 1)
-                let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
-                let count = m.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (n, 1)
-                summed.broadcast_div(&count)?
-            }
-        };
-        // L2 normalisation, guarding against a zero vector.
-        let norm = pooled
-            .sqr()?
-            .sum_keepdim(1)?
-            .sqrt()?
-            .clamp(1e-12f32, f32::MAX)?;
-        let unit = pooled.broadcast_div(&norm)?.to_dtype(DType::F32)?;
+        let unit = pooled_unit(&hidden, &mask, self.pooling)?.to_dtype(DType::F32)?;
         Ok(unit.to_vec2::<f32>()?)
     }
+}
+
+/// `seqs` padded with `pad` to the longest: ids `(n, width)` and a float mask, 1 where a token
+/// is (candle's `BertModel` and the tuner's forward pass both take it).
+pub(crate) fn padded(seqs: &[&[u32]], pad: u32, device: &Device) -> Result<(Tensor, Tensor)> {
+    let width = seqs.iter().map(|s| s.len()).max().unwrap_or(0).max(1);
+    let n = seqs.len();
+    let mut ids = Vec::with_capacity(n * width);
+    let mut mask = Vec::with_capacity(n * width);
+    for s in seqs {
+        ids.extend_from_slice(s);
+        ids.extend(std::iter::repeat_n(pad, width - s.len()));
+        mask.extend(std::iter::repeat_n(1f32, s.len()));
+        mask.extend(std::iter::repeat_n(0f32, width - s.len()));
+    }
+    Ok((
+        Tensor::from_vec(ids, (n, width), device)?,
+        Tensor::from_vec(mask, (n, width), device)?,
+    ))
+}
+
+/// Token vectors `(n, width, dim)` pooled as the model was trained (mean over `mask`, or the
+/// `[CLS]` token) and L2-normalised, guarding against a zero vector: `(n, dim)`.
+pub(crate) fn pooled_unit(hidden: &Tensor, mask: &Tensor, pooling: Pooling) -> Result<Tensor> {
+    let pooled = match pooling {
+        Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
+        Pooling::Mean => {
+            let m = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?; // (n, width, 1)
+            let summed = hidden.broadcast_mul(&m)?.sum(1)?; // (n, dim)
+            let count = m.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (n, 1)
+            summed.broadcast_div(&count)?
+        }
+    };
+    let norm = pooled
+        .sqr()?
+        .sum_keepdim(1)?
+        .sqrt()?
+        .clamp(1e-12f32, f32::MAX)?;
+    Ok(pooled.broadcast_div(&norm)?)
 }
 
 impl Embedder for BertEmbedder {
@@ -494,6 +507,30 @@ mod tests {
         opts.write(dir.path()).unwrap();
         let e = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
         (dir, e)
+    }
+
+    #[test]
+    fn candle_bert_embeds_as_the_fast_cpu_pass_does() {
+        // The candle backend runs where the fused CPU pass does not (GPUs); on the CPU it is
+        // swapped in by hand so its padding and pooling are checked here too.
+        let (dir, fast) = tiny(TinyModel::default());
+        let files = ModelFiles::read(dir.path()).unwrap();
+        let vb = unsafe {
+            VarBuilder::from_mmaped_safetensors(&[&files.weights], DType::F32, &Device::Cpu)
+        }
+        .unwrap();
+        let mut slow = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
+        slow.model = Backend::Candle(BertModel::load(vb, &files.config).unwrap());
+        let texts = [
+            "the ai policy is reviewed every year",
+            "data",
+            "risk of the model",
+        ];
+        let (a, b) = (fast.embed(&texts).unwrap(), slow.embed(&texts).unwrap());
+        for i in 0..texts.len() {
+            let cos = cosine(a.row(i), b.row(i));
+            assert!(cos > 0.9999, "text {i}: cosine {cos}");
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ mod fast_cpu;
 mod int8;
 mod precision;
 mod probe;
+mod seeded;
 mod simd;
 mod tiles;
 mod tune;
@@ -40,6 +41,7 @@ pub use embedder::{Embedder, Embeddings};
 pub use error::{Error, Result};
 pub use precision::{Precision, cpu_threads, set_cpu_threads};
 pub use probe::LinearProbe;
+pub use seeded::SplitMix64;
 pub use tune::{PROVENANCE_FILE, TuneOptions, TuneStep, TuneSummary, Tuner};
 
 pub mod testing;

@@ -21,8 +21,8 @@ use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use crate::bert::{ModelFiles, Pooling, invalid, weights_root};
-use crate::{DeviceChoice, Error, Result};
+use crate::bert::{ModelFiles, Pooling, invalid, padded, pooled_unit, weights_root};
+use crate::{DeviceChoice, Error, Result, SplitMix64};
 
 /// The file a fine-tuned model directory carries beside its weights: what it was tuned from
 /// and how. Its presence also sets the model's identity apart from its base's.
@@ -95,35 +95,10 @@ pub struct TuneSummary {
     pub steps: usize,
 }
 
-/// A seeded SplitMix64: the anchors' order and the dropout masks.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next_u64() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
-
 /// Dropout state for one forward pass: off for embedding, seeded while training.
 struct Dropout<'a> {
     p: f32,
-    rng: Option<&'a mut Rng>,
+    rng: Option<&'a mut SplitMix64>,
 }
 
 impl Dropout<'_> {
@@ -270,20 +245,7 @@ impl Net {
             let down = drop.apply(&l.down.forward(&up)?)?;
             x = l.out_norm.forward(&(down + a)?)?;
         }
-        let pooled = match self.pooling {
-            Pooling::Cls => x.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Mean => {
-                let m = mask.unsqueeze(2)?;
-                let summed = x.broadcast_mul(&m)?.sum(1)?;
-                summed.broadcast_div(&m.sum(1)?.clamp(1e-9f32, f32::MAX)?)?
-            }
-        };
-        let norm = pooled
-            .sqr()?
-            .sum_keepdim(1)?
-            .sqrt()?
-            .clamp(1e-12f32, f32::MAX)?;
-        Ok(pooled.broadcast_div(&norm)?)
+        pooled_unit(&x, mask, self.pooling)
     }
 }
 
@@ -377,33 +339,19 @@ impl Tuner {
 
     /// `(ids, mask)` tensors for the rows `which` of `tok`, padded to the longest.
     fn batch(&self, tok: &Tokenised, which: &[usize]) -> Result<(Tensor, Tensor)> {
-        let width = which
-            .iter()
-            .map(|&i| tok.ids[i].len())
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let pad = self.files.config.pad_token_id as u32;
-        let mut ids = Vec::with_capacity(which.len() * width);
-        let mut mask = Vec::with_capacity(which.len() * width);
-        for &i in which {
-            let s = &tok.ids[i];
-            ids.extend_from_slice(s);
-            ids.extend(std::iter::repeat_n(pad, width - s.len()));
-            mask.extend(std::iter::repeat_n(1f32, s.len()));
-            mask.extend(std::iter::repeat_n(0f32, width - s.len()));
-        }
-        Ok((
-            Tensor::from_vec(ids, (which.len(), width), &self.device)?,
-            Tensor::from_vec(mask, (which.len(), width), &self.device)?,
-        ))
+        let seqs: Vec<&[u32]> = which.iter().map(|&i| tok.ids[i].as_slice()).collect();
+        padded(&seqs, self.files.config.pad_token_id as u32, &self.device)
+    }
+
+    /// `(ids, mask)` for every row of `tok`.
+    fn batch_all(&self, tok: &Tokenised) -> Result<(Tensor, Tensor)> {
+        let all: Vec<usize> = (0..tok.ids.len()).collect();
+        self.batch(tok, &all)
     }
 
     /// Unit vectors of `texts` with the current weights, dropout off (one batch; for checks).
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let tok = self.tokenise(texts)?;
-        let all: Vec<usize> = (0..texts.len()).collect();
-        let (ids, mask) = self.batch(&tok, &all)?;
+        let (ids, mask) = self.batch_all(&self.tokenise(texts)?)?;
         let mut off = Dropout { p: 0.0, rng: None };
         Ok(self.net.forward(&ids, &mask, &mut off)?.to_vec2::<f32>()?)
     }
@@ -412,30 +360,26 @@ impl Tuner {
     /// default scale.
     pub fn loss(&self, anchors: &[(&str, usize)], targets: &[&str]) -> Result<f32> {
         let texts: Vec<&str> = anchors.iter().map(|a| a.0).collect();
-        let a = self.tokenise(&texts)?;
-        let t = self.tokenise(targets)?;
+        let a = self.batch_all(&self.tokenise(&texts)?)?;
+        let t = self.batch_all(&self.tokenise(targets)?)?;
         let labels: Vec<u32> = anchors.iter().map(|a| a.1 as u32).collect();
-        let all: Vec<usize> = (0..anchors.len()).collect();
         let mut off = Dropout { p: 0.0, rng: None };
         let scale = TuneOptions::default().scale;
-        let loss = self.batch_loss(&a, &all, &labels, &t, scale, &mut off)?;
+        let loss = self.batch_loss(&a, &labels, &t, scale, &mut off)?;
         Ok(loss.to_scalar::<f32>()?)
     }
 
+    /// The loss of padded `anchors` (ids, mask) with `labels` against padded `targets`.
     fn batch_loss(
         &self,
-        anchors: &Tokenised,
-        which: &[usize],
+        anchors: &(Tensor, Tensor),
         labels: &[u32],
-        targets: &Tokenised,
+        targets: &(Tensor, Tensor),
         scale: f64,
         drop: &mut Dropout,
     ) -> Result<Tensor> {
-        let (ids, mask) = self.batch(anchors, which)?;
-        let a = self.net.forward(&ids, &mask, drop)?;
-        let all: Vec<usize> = (0..targets.ids.len()).collect();
-        let (ids, mask) = self.batch(targets, &all)?;
-        let t = self.net.forward(&ids, &mask, drop)?;
+        let a = self.net.forward(&anchors.0, &anchors.1, drop)?;
+        let t = self.net.forward(&targets.0, &targets.1, drop)?;
         let logits = (a.matmul(&t.t()?)? * scale)?;
         let labels = Tensor::from_vec(labels.to_vec(), labels.len(), &self.device)?;
         Ok(candle_nn::loss::cross_entropy(&logits, &labels)?)
@@ -463,7 +407,8 @@ impl Tuner {
         }
         let texts: Vec<&str> = anchors.iter().map(|a| a.0).collect();
         let a = self.tokenise(&texts)?;
-        let t = self.tokenise(targets)?;
+        // Every step embeds every target: padded once.
+        let t = self.batch_all(&self.tokenise(targets)?)?;
         let vars: Vec<Var> = self
             .varmap
             .all_vars()
@@ -477,7 +422,7 @@ impl Tuner {
                 ..Default::default()
             },
         )?;
-        let mut rng = Rng(options.seed);
+        let mut rng = SplitMix64::new(options.seed);
         let p = options.dropout.unwrap_or(self.dropout);
         let batch = options.batch_size.max(1);
         let mut order: Vec<usize> = (0..anchors.len()).collect();
@@ -493,7 +438,8 @@ impl Tuner {
                     p,
                     rng: Some(&mut rng),
                 };
-                let loss = self.batch_loss(&a, which, &labels, &t, options.scale, &mut drop)?;
+                let batch = self.batch(&a, which)?;
+                let loss = self.batch_loss(&batch, &labels, &t, options.scale, &mut drop)?;
                 let value = loss.to_scalar::<f32>()?;
                 opt.backward_step(&loss)?;
                 total += value * which.len() as f32;

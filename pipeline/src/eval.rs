@@ -70,19 +70,11 @@ pub fn mean_metrics(runs: &[RankingMetrics]) -> RankingMetrics {
 /// machine and with every dependency version (a small SplitMix64 generator drives a
 /// Fisher–Yates shuffle, so published figures stay reproducible).
 pub fn assign_folds(groups: usize, k: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = controlmap_models::SplitMix64::new(
+        seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x2545_F491_4F6C_DD1D,
+    );
     let mut order: Vec<usize> = (0..groups).collect();
-    for i in (1..groups).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
-        order.swap(i, j);
-    }
+    rng.shuffle(&mut order);
     let mut fold = vec![0; groups];
     for (position, &g) in order.iter().enumerate() {
         fold[g] = position % k.max(1);

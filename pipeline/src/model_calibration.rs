@@ -13,6 +13,7 @@ use controlmap_models::PROVENANCE_FILE;
 use serde::{Deserialize, Serialize};
 
 use crate::map::Calibration;
+use crate::report::outputs::write_whole;
 
 /// The file, in the model directory.
 pub const FILE: &str = "controlmap-calibration.json";
@@ -49,11 +50,8 @@ pub fn load(model_dir: &Path) -> Result<Option<StoredCalibration>> {
 /// pinned model's calibration is built in, and its directory is a shared cache).
 pub fn save(model_dir: &Path, stored: &StoredCalibration) -> Result<()> {
     check_can_save(model_dir)?;
-    let path = model_dir.join(FILE);
-    let tmp = model_dir.join(format!("{FILE}.partial"));
-    fs_err::write(&tmp, serde_json::to_string_pretty(stored)? + "\n")?;
-    fs_err::rename(&tmp, &path)?;
-    Ok(())
+    let text = serde_json::to_string_pretty(stored)? + "\n";
+    write_whole(&model_dir.join(FILE), text.as_bytes())
 }
 
 /// Whether [`save`] would write into `model_dir`; asked before the work whose result it saves.

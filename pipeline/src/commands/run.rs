@@ -46,7 +46,7 @@ pub fn default_workspace(dir: &Path) -> PathBuf {
     }
 }
 
-fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(
         Some(len),
         if quiet {
@@ -65,7 +65,7 @@ fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
 }
 
 /// Prints a note on stderr unless `--quiet`.
-fn note(quiet: bool, msg: std::fmt::Arguments) {
+pub(crate) fn note(quiet: bool, msg: std::fmt::Arguments) {
     if !quiet {
         eprintln!("{msg}");
     }

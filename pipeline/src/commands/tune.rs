@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use controlmap_models::{PROVENANCE_FILE, Precision, TuneOptions, Tuner};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::cli::{Cli, TuneArgs};
+use crate::commands::run::{bar, note};
+use crate::manifest::sha256_file;
 
 /// The training pairs a catalog gives: (evidence example, control index) and the controls'
 /// descriptions, in catalog order.
@@ -26,10 +27,6 @@ pub fn catalog_pairs(catalog: &Catalog) -> (Vec<(String, usize)>, Vec<String>) {
         anchors.extend(c.evidence_examples.iter().map(|e| (e.clone(), k)));
     }
     (anchors, targets)
-}
-
-fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
@@ -54,12 +51,7 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         );
     }
     let base = args.model.locate()?;
-    let mut hasher = Sha256::new();
-    std::io::copy(
-        &mut fs_err::File::open(base.join("model.safetensors"))?,
-        &mut hasher,
-    )?;
-    let base_sha = hex(&hasher.finalize());
+    let base_sha = sha256_file(&base.join("model.safetensors"))?;
     let mut tuner = Tuner::load(&base, args.model.device)
         .with_context(|| format!("loading {} for training", base.display()))?;
     tuner.check_destination(&args.out)?;
@@ -70,8 +62,9 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         seed: args.seed,
         ..Default::default()
     };
-    if !cli.quiet {
-        eprintln!(
+    note(
+        cli.quiet,
+        format_args!(
             "tuning {} on {} evidence examples of {} controls ({catalog_name} catalog): \
              {} epoch(s), seed {}",
             base.display(),
@@ -79,23 +72,10 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
             targets.len(),
             options.epochs,
             options.seed
-        );
-    }
+        ),
+    );
     let steps = anchors.len().div_ceil(options.batch_size) * options.epochs;
-    let bar = ProgressBar::with_draw_target(
-        Some(steps as u64),
-        if cli.quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{prefix:>9} [{bar:30}] {pos}/{len} steps {msg} ({eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix("tune");
+    let bar = bar(steps as u64, "tune", cli.quiet);
     let anchor_refs: Vec<(&str, usize)> = anchors.iter().map(|(t, k)| (t.as_str(), *k)).collect();
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     let summary = tuner.train(&anchor_refs, &target_refs, &options, &mut |s| {
@@ -113,7 +93,10 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         },
         "catalog": {
             "name": catalog_name,
-            "sha256": hex(&Sha256::digest(serde_json::to_string(&catalog)?)),
+            "sha256": Sha256::digest(serde_json::to_string(&catalog)?)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
             "controls": targets.len(),
             "evidence_examples": anchors.len(),
         },
@@ -144,8 +127,9 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         .iter()
         .map(|l| format!("{l:.3}"))
         .collect();
-    if !cli.quiet {
-        eprintln!(
+    note(
+        cli.quiet,
+        format_args!(
             "tuned model written to {} in {seconds:.0} s ({} steps; loss by epoch {}); \
              provenance in {PROVENANCE_FILE}.\n\
              Use it with --model {0} (or CONTROLMAP_MODEL={0}); a workspace built with \
@@ -153,8 +137,8 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
             args.out.display(),
             summary.steps,
             losses.join(", "),
-        );
-    }
+        ),
+    );
     Ok(())
 }
 

@@ -100,7 +100,7 @@ pub fn write_outputs(workspace: &Path) -> Result<Written> {
 }
 
 /// Writes a file beside its destination, then renames it into place.
-fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
