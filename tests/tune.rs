@@ -185,6 +185,10 @@ fn a_calibration_fitted_for_a_tuned_model_is_stored_beside_it_and_used() {
         .arg("--model")
         .arg(&model)
         .arg(&corpus));
+    let report = |ws: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(ws.join("report.json")).unwrap()).unwrap()
+    };
+    assert_eq!(report(&ws)["calibration"]["source"], "built-in");
     let eval = |extra: &[&str]| -> Value {
         let out = ok(controlmap()
             .args(["eval", "--format", "json", "--workspace"])
@@ -218,6 +222,12 @@ fn a_calibration_fitted_for_a_tuned_model_is_stored_beside_it_and_used() {
         .arg(&corpus));
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("the one stored with the model"), "{stderr}");
+    // The report says which calibration made its confidences.
+    let used = &report(&ws)["calibration"];
+    assert_eq!(used["source"], "stored", "{used}");
+    assert_eq!(used["coefficients"], fitted["calibration"]);
+    assert_eq!(used["ece"], stored["ece"]);
+    assert_eq!(used["file"], file.display().to_string());
 
     // Tuning into the same place again drops the calibration fitted for the earlier model.
     ok(controlmap()

@@ -41,6 +41,8 @@ pub struct Report {
     /// The labelled-item files the mapper learned from (`run --learn`); absent when none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub learned_from: Vec<crate::commands::eval::LearnedFrom>,
+    /// The calibration that turned the mapper's scores into the confidences.
+    pub calibration: CalibrationUsed,
     pub thresholds: Thresholds,
     pub files: FileCounts,
     pub summary: StatusCounts,
@@ -48,6 +50,55 @@ pub struct Report {
     /// Every file the walk found and what became of it.
     pub file_outcomes: Vec<FileOutcome>,
     pub timings_s: Timings,
+}
+
+/// Which calibration made a report's confidences, so that a confidence read later can be traced
+/// to the fit behind it.
+#[derive(Debug, Serialize)]
+pub struct CalibrationUsed {
+    /// `built-in` (fitted for the pinned model on the sample organisation's gold) or `stored`
+    /// (fitted for this model by `controlmap eval --save-calibration` and stored beside it).
+    pub source: &'static str,
+    /// The logistic regression's coefficients.
+    pub coefficients: crate::map::Calibration,
+    /// Where the stored one was read from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The labelled corpus the stored one was fitted on, and its ECE there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fitted_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ece: Option<f64>,
+}
+
+impl CalibrationUsed {
+    /// The built-in calibration, or the one stored beside the model in `model_dir`.
+    pub fn new(
+        stored: Option<&crate::model_calibration::StoredCalibration>,
+        model_dir: &std::path::Path,
+    ) -> Self {
+        match stored {
+            None => Self {
+                source: "built-in",
+                coefficients: crate::map::Calibration::default(),
+                file: None,
+                fitted_on: None,
+                ece: None,
+            },
+            Some(s) => Self {
+                source: "stored",
+                coefficients: s.calibration,
+                file: Some(
+                    model_dir
+                        .join(crate::model_calibration::FILE)
+                        .display()
+                        .to_string(),
+                ),
+                fitted_on: Some(s.fitted_on.clone()),
+                ece: Some(s.ece),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
