@@ -228,6 +228,11 @@ fn a_calibration_fitted_for_a_tuned_model_is_stored_beside_it_and_used() {
     assert_eq!(used["coefficients"], fitted["calibration"]);
     assert_eq!(used["ece"], stored["ece"]);
     assert_eq!(used["file"], file.display().to_string());
+    let html = std::fs::read_to_string(ws.join("report.html")).unwrap();
+    assert!(
+        html.contains("Confidences from the calibration stored with the model"),
+        "{html}"
+    );
 
     // Tuning into the same place again drops the calibration fitted for the earlier model.
     ok(controlmap()

@@ -113,6 +113,7 @@ pub fn render(report: &ReportFile) -> String {
                         @if !report.model.is_empty() { " · model " b { (report.model) } }
                         " · " (report.tool)
                     }
+                    @if let Some(how) = how_mapped(report) { p.meta { (how) } }
                     p.meta {
                         (f.found) " files: " (f.parsed + f.unchanged) " read ("
                         (f.passages) " passages), " (f.skipped) " skipped, " (f.failed) " failed"
@@ -202,6 +203,36 @@ pub fn render(report: &ReportFile) -> String {
         }
     }
     .into_string()
+}
+
+/// What shaped the confidences, from the fields `run` wrote: the calibration (when not the
+/// built-in one) and the label files the mapper learned from. `None` for a plain run.
+fn how_mapped(report: &ReportFile) -> Option<String> {
+    let mut parts = Vec::new();
+    let calibration = report.rest.get("calibration");
+    if calibration.and_then(|c| c["source"].as_str()) == Some("stored") {
+        let c = calibration.unwrap_or(&serde_json::Value::Null);
+        let mut part = "Confidences from the calibration stored with the model".to_string();
+        if let Some(on) = c["fitted_on"].as_str() {
+            part += &format!(", fitted on {on}");
+        }
+        if let Some(ece) = c["ece"].as_f64() {
+            part += &format!(" (ECE {ece:.3})");
+        }
+        parts.push(part);
+    }
+    let learned: Vec<String> = report
+        .rest
+        .get("learned_from")
+        .and_then(|l| l.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|l| Some(format!("{} ({} items)", l["file"].as_str()?, l["items"])))
+        .collect();
+    if !learned.is_empty() {
+        parts.push(format!("Learned from labels in {}", learned.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 fn legend() -> Markup {
@@ -301,6 +332,34 @@ mod tests {
         ));
         assert!(page.contains("a&quot;&gt;&lt;b&gt;.md"));
         assert!(page.contains("title=\"A.2.2 &lt;i&gt;AI&lt;/i&gt; policy: covered\""));
+    }
+
+    #[test]
+    fn a_stored_calibration_and_learned_labels_are_named_under_the_title() {
+        let mut r = sample();
+        r.apply_review(&[], &HashMap::new());
+        r.rest.insert(
+            "calibration".into(),
+            serde_json::json!({"source": "built-in", "coefficients": {}}),
+        );
+        assert!(!render(&r).contains("Confidences from"));
+        assert!(!render(&r).contains("Learned from"));
+        r.rest.insert(
+            "calibration".into(),
+            serde_json::json!({"source": "stored", "fitted_on": "corpora/<b>sample-org", "ece": 0.0171}),
+        );
+        r.rest.insert(
+            "learned_from".into(),
+            serde_json::json!([{"file": "crosswalk.json", "items": 60}]),
+        );
+        let page = render(&r);
+        assert!(
+            page.contains(
+                "Confidences from the calibration stored with the model, fitted on \
+                 corpora/&lt;b&gt;sample-org (ECE 0.017) · Learned from labels in crosswalk.json (60 items)"
+            ),
+            "{page}"
+        );
     }
 
     #[test]
