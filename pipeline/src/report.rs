@@ -72,31 +72,24 @@ pub struct CalibrationUsed {
 }
 
 impl CalibrationUsed {
-    /// The built-in calibration, or the one stored beside the model in `model_dir`.
+    /// `coefficients`, the mapper's calibration: the built-in one, or `stored`, read from beside
+    /// the model in `model_dir`.
     pub fn new(
+        coefficients: crate::map::Calibration,
         stored: Option<&crate::model_calibration::StoredCalibration>,
         model_dir: &std::path::Path,
     ) -> Self {
-        match stored {
-            None => Self {
-                source: "built-in",
-                coefficients: crate::map::Calibration::default(),
-                file: None,
-                fitted_on: None,
-                ece: None,
+        let file = model_dir.join(crate::model_calibration::FILE);
+        Self {
+            source: if stored.is_some() {
+                "stored"
+            } else {
+                "built-in"
             },
-            Some(s) => Self {
-                source: "stored",
-                coefficients: s.calibration,
-                file: Some(
-                    model_dir
-                        .join(crate::model_calibration::FILE)
-                        .display()
-                        .to_string(),
-                ),
-                fitted_on: Some(s.fitted_on.clone()),
-                ece: Some(s.ece),
-            },
+            coefficients,
+            file: stored.map(|_| file.display().to_string()),
+            fitted_on: stored.map(|s| s.fitted_on.clone()),
+            ece: stored.map(|s| s.ece),
         }
     }
 }

@@ -413,7 +413,11 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         model: embedder.model_id().to_string(),
         catalog: catalog.framework.name.clone(),
         learned_from,
-        calibration: crate::report::CalibrationUsed::new(stored_calibration.as_ref(), &model_dir),
+        calibration: crate::report::CalibrationUsed::new(
+            mapper.calibration,
+            stored_calibration.as_ref(),
+            &model_dir,
+        ),
         thresholds,
         files,
         summary,
