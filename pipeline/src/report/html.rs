@@ -209,9 +209,11 @@ pub fn render(report: &ReportFile) -> String {
 /// built-in one) and the label files the mapper learned from. `None` for a plain run.
 fn how_mapped(report: &ReportFile) -> Option<String> {
     let mut parts = Vec::new();
-    let calibration = report.rest.get("calibration");
-    if calibration.and_then(|c| c["source"].as_str()) == Some("stored") {
-        let c = calibration.unwrap_or(&serde_json::Value::Null);
+    let stored = report
+        .rest
+        .get("calibration")
+        .filter(|c| c["source"] == "stored");
+    if let Some(c) = stored {
         let mut part = "Confidences from the calibration stored with the model".to_string();
         if let Some(on) = c["fitted_on"].as_str() {
             part += &format!(", fitted on {on}");
