@@ -64,6 +64,20 @@ fn rerun_reuses_unchanged_and_follows_edits_additions_and_deletions() {
         "same folder, same coverage"
     );
 
+    // The heading paths were embedded once, by the first run, and kept in the workspace.
+    let quiet_less = common::controlmap()
+        .args(["run", "--workspace"])
+        .arg(&ws)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&quiet_less.stderr);
+    assert!(
+        stderr.contains("headings: 0 embedded, 3 reused from the last run"),
+        "{stderr}"
+    );
+    assert!(ws.join("contexts.bin").is_file());
+
     // Edit b, delete c, add d.
     std::fs::write(
         dir.join("b.md"),

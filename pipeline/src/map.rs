@@ -376,10 +376,12 @@ impl Contexts {
         }
     }
 
-    /// Embeds each distinct context once.
+    /// Embeds each distinct context once, taking those `cache` holds from it, and leaves in
+    /// `cache` exactly these contexts' vectors.
     pub fn embed(
         embedder: &dyn Embedder,
         contexts: &[Option<String>],
+        cache: &mut crate::context_cache::ContextCache,
     ) -> controlmap_models::Result<Self> {
         let mut distinct: Vec<&str> = Vec::new();
         let mut row_of = std::collections::HashMap::new();
@@ -396,11 +398,30 @@ impl Contexts {
                 }))
             })
             .collect();
-        let vectors = if distinct.is_empty() {
-            None
+        let dim = embedder.dim();
+        let missing: Vec<&str> = distinct
+            .iter()
+            .copied()
+            .filter(|c| cache.get(c, dim).is_none())
+            .collect();
+        let fresh = if missing.is_empty() {
+            Embeddings::new(dim, Vec::new())
         } else {
-            Some(embedder.embed(&distinct)?)
+            embedder.embed(&missing)?
         };
+        let mut data = Vec::with_capacity(distinct.len() * dim);
+        let mut fresh_rows = fresh.rows();
+        for c in &distinct {
+            match cache.get(c, dim) {
+                Some(v) => data.extend_from_slice(v),
+                None => data.extend_from_slice(fresh_rows.next().expect("one row per missing")),
+            }
+        }
+        let vectors = Embeddings::new(dim, data);
+        cache.replace(&distinct, &vectors);
+        cache.reused = distinct.len() - missing.len();
+        cache.embedded = missing.len();
+        let vectors = (!distinct.is_empty()).then_some(vectors);
         Ok(Self { vectors, of })
     }
 }
@@ -908,8 +929,9 @@ pub fn map_passages(
     embedder: &dyn Embedder,
     passages: &[&Passage],
     vectors: &Embeddings,
+    cache: &mut crate::context_cache::ContextCache,
 ) -> controlmap_models::Result<Mapped> {
-    let prepared = Prepared::new(mapper, embedder, passages)?;
+    let prepared = Prepared::new(mapper, embedder, passages, cache)?;
     Ok(map_prepared(mapper, passages, vectors, &prepared))
 }
 
@@ -923,15 +945,16 @@ pub struct Prepared {
 
 impl Prepared {
     /// The passages' texts and sections, and their heading paths embedded (when the mapper
-    /// weighs context at all).
+    /// weighs context at all; those `cache` holds are taken from it, see [`Contexts::embed`]).
     pub fn new(
         mapper: &Mapper,
         embedder: &dyn Embedder,
         passages: &[&Passage],
+        cache: &mut crate::context_cache::ContextCache,
     ) -> controlmap_models::Result<Self> {
         let contexts: Vec<Option<String>> = passages.iter().map(|p| Some(context_of(p))).collect();
         let contexts = if mapper.weights.context != 0.0 {
-            Contexts::embed(embedder, &contexts)?
+            Contexts::embed(embedder, &contexts, cache)?
         } else {
             Contexts::none(passages.len())
         };
@@ -1287,6 +1310,30 @@ mod mapper_tests {
     }
 
     #[test]
+    fn contexts_kept_from_the_last_run_are_reused_not_embedded_again() {
+        use crate::context_cache::ContextCache;
+        let (_dir, e) = tiny();
+        let ctx = |texts: &[&str]| -> Vec<Option<String>> {
+            texts.iter().map(|t| Some(t.to_string())).collect()
+        };
+        let mut cache = ContextCache::default();
+        Contexts::embed(&e, &ctx(&["Purpose", "Scope", "Purpose"]), &mut cache).unwrap();
+        assert_eq!((cache.embedded, cache.reused, cache.len()), (2, 0, 2));
+
+        // A vector planted for "Purpose" is taken as it is: the model is not asked again.
+        let planted = vec![0.25; e.dim()];
+        cache.replace(&["Purpose"], &Embeddings::new(e.dim(), planted.clone()));
+        let again = Contexts::embed(&e, &ctx(&["Roles", "Purpose"]), &mut cache).unwrap();
+        assert_eq!((cache.embedded, cache.reused), (1, 1));
+        let vectors = again.vectors.as_ref().unwrap();
+        assert_eq!(vectors.row(1), &planted[..]);
+        assert_eq!(vectors.row(0), e.embed(&["Roles"]).unwrap().row(0));
+        // Only the contexts of this run are kept.
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get("Scope", e.dim()), None);
+    }
+
+    #[test]
     fn learning_labels_raises_the_labelled_control_for_like_passages() {
         let (_dir, e) = tiny();
         let catalog = Catalog::builtin();
@@ -1418,12 +1465,18 @@ mod mapper_tests {
 
         // A context mixes in the context's own dense row: with the passage as its own context
         // nothing changes; with another text it moves.
-        let own = Contexts::embed(&e, &[Some(texts[0].into()), None]).unwrap();
+        let own =
+            Contexts::embed(&e, &[Some(texts[0].into()), None], &mut Default::default()).unwrap();
         let ctx = score(&mapper("max=1,ctx=0.5"), &e, &texts, &own, &alone);
         for (a, b) in ctx.iter().zip(&base) {
             assert!((a - b).abs() < 1e-5);
         }
-        let other = Contexts::embed(&e, &[Some("Supplier management".into()), None]).unwrap();
+        let other = Contexts::embed(
+            &e,
+            &[Some("Supplier management".into()), None],
+            &mut Default::default(),
+        )
+        .unwrap();
         let moved = score(&mapper("max=1,ctx=0.5"), &e, &texts, &other, &alone);
         assert_ne!(&moved[..n], &base[..n]);
         assert_eq!(&moved[n..], &base[n..], "the second passage has no context");

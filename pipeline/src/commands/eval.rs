@@ -16,6 +16,7 @@ use crate::{
     catalog::Catalog,
     cli::{Cli, EvalArgs, Format},
     commands::{review::place, run::default_workspace},
+    context_cache::ContextCache,
     eval::{
         CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, ItemResult, RankingMetrics,
         assign_folds, calibration_metrics, calibration_pairs, cross_validated_confidence,
@@ -538,7 +539,7 @@ fn eval_items(
     let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
     let vectors = embedder.embed(&texts)?;
     let contexts: Vec<Option<String>> = file.items.iter().map(|i| i.context.clone()).collect();
-    let contexts = Contexts::embed(embedder, &contexts)?;
+    let contexts = Contexts::embed(embedder, &contexts, &mut ContextCache::default())?;
     let sections = vec![None; texts.len()];
     let score = |m: &Mapper| {
         m.scores(&Batch {
@@ -655,7 +656,10 @@ fn eval_corpus(
     // Calibration is measured (and fitted) on every document's passages: the documents outside
     // the catalog's scope are the gold's examples of passages about nothing, which in-scope
     // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
-    let prepared = Prepared::new(mapper, embedder, &passages)?;
+    // The heading paths `run` embedded are read from the workspace, not embedded again; eval
+    // leaves the workspace as it found it.
+    let mut contexts = ContextCache::load(ws, embedder.model_id());
+    let prepared = Prepared::new(mapper, embedder, &passages, &mut contexts)?;
     let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
     let score = |m: &Mapper| map_prepared(m, &passages, &vectors, &prepared).scores;
     let (mut scores, ranked_all, ranking, cross_validation) = score_set(

@@ -16,6 +16,7 @@ use crate::{
     catalog::Catalog,
     chunk::{ChunkOptions, Passage, chunk},
     cli::{Cli, RunArgs},
+    context_cache::ContextCache,
     manifest::{DocRecord, Manifest, sha256_file, stamp},
     map::{Mapper, Scope, Status, Thresholds, Weights, assess, map_passages},
     ordered::for_each_ordered,
@@ -330,7 +331,18 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         mapper.learn(&learned.vectors, &learned.labels);
     }
     let n_controls = mapper.n_controls();
-    let mapped = map_passages(&mapper, &embedder, &passages, &vectors)?;
+    let mut contexts = ContextCache::load(&workspace, embedder.model_id());
+    let mapped = map_passages(&mapper, &embedder, &passages, &vectors, &mut contexts)?;
+    contexts.save(&workspace, embedder.model_id())?;
+    if contexts.reused > 0 {
+        note(
+            quiet,
+            format_args!(
+                "headings: {} embedded, {} reused from the last run",
+                contexts.embedded, contexts.reused
+            ),
+        );
+    }
     if !mapped.out_of_scope.is_empty() {
         let outside: HashSet<&str> = mapped.out_of_scope.iter().map(String::as_str).collect();
         for o in &mut outcomes {
