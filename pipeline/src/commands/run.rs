@@ -333,7 +333,13 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let n_controls = mapper.n_controls();
     let mut contexts = ContextCache::load(&workspace, embedder.model_id());
     let mapped = map_passages(&mapper, &embedder, &passages, &vectors, &mut contexts)?;
-    contexts.save(&workspace, embedder.model_id())?;
+    // Only a saving of time: a failure to keep them is said, and the run goes on.
+    if let Err(e) = contexts.save(&workspace, embedder.model_id()) {
+        note(
+            quiet,
+            format_args!("note: the headings' vectors were not kept for the next run: {e}"),
+        );
+    }
     if contexts.reused > 0 {
         note(
             quiet,
