@@ -753,8 +753,15 @@ impl Mapper {
                 && !context_rows.is_empty()
             {
                 let crow = &context_rows[ctx * n..(ctx + 1) * n];
+                // A passage with no words of its own (a heading with nothing under it, an
+                // item with only a category) says only what its context says.
+                let blank = batch.texts.get(i).is_some_and(|t| t.trim().is_empty());
                 for (r, c) in row.iter_mut().zip(crow) {
-                    *r = (*r + w.context * c) / (1.0 + w.context);
+                    *r = if blank {
+                        *c
+                    } else {
+                        (*r + w.context * c) / (1.0 + w.context)
+                    };
                 }
             }
         });
@@ -1480,6 +1487,22 @@ mod mapper_tests {
         let moved = score(&mapper("max=1,ctx=0.5"), &e, &texts, &other, &alone);
         assert_ne!(&moved[..n], &base[..n]);
         assert_eq!(&moved[n..], &base[n..], "the second passage has no context");
+
+        // A passage with no words of its own is scored by its context alone: exactly the
+        // score a passage with the context's text would have on its own.
+        let blank_texts = ["  ", "data quality risk"];
+        let blank = score(&mapper("max=1,ctx=0.5"), &e, &blank_texts, &other, &alone);
+        let heading = score(
+            &mapper("max=1"),
+            &e,
+            &["Supplier management"],
+            &Contexts::none(1),
+            &[None],
+        );
+        for (a, b) in blank[..n].iter().zip(&heading) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        assert_eq!(&blank[n..], &base[n..]);
 
         // A passage that is one of A.8.5's counter-examples loses `neg` times its cosine
         // (1) there; controls without counter-examples do not move.
