@@ -28,6 +28,7 @@ pub mod catalog;
 pub mod chunk;
 pub mod cli;
 pub mod commands;
+pub mod common;
 pub mod context_cache;
 pub mod eval;
 pub mod gold;

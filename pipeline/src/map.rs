@@ -3,13 +3,14 @@
 //! examples and counter-examples, a linear probe fitted on the catalog, and the share of its
 //! keywords in the passage, combined by [`Weights`]; `eval` measures what each adds.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 
 use controlmap_models::{Embedder, Embeddings, LinearProbe};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::{catalog::Catalog, chunk::Passage, parse::normalise_space};
+use crate::{catalog::Catalog, chunk::Passage, common::CommonDirections, parse::normalise_space};
 
 /// A control's status in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -158,6 +159,10 @@ pub struct Weights {
     pub context: f32,
     /// Weight of the mean of the passage's neighbours in its section.
     pub neighbours: f32,
+    /// Before any comparison, subtract the catalog's mean vector and project out its this
+    /// many strongest principal directions, from the catalog's vectors and the passages'
+    /// alike (see [`crate::common`]); `None` compares the model's vectors as they are.
+    pub common: Option<usize>,
     /// Subtract each control's mean score over the scored passages, so controls that are
     /// close to everything (hubs) stop winning every passage.
     pub center: bool,
@@ -177,6 +182,7 @@ impl Weights {
         keywords: 0.0,
         context: 0.0,
         neighbours: 0.0,
+        common: None,
         center: false,
         bm25: false,
     };
@@ -206,7 +212,7 @@ impl std::fmt::Display for Weights {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "desc={},max={},mean={},neg={},probe={},kw={},ctx={},nb={}{}{}",
+            "desc={},max={},mean={},neg={},probe={},kw={},ctx={},nb={}{}{}{}",
             self.description,
             self.example_max,
             self.example_mean,
@@ -215,6 +221,10 @@ impl std::fmt::Display for Weights {
             self.keywords,
             self.context,
             self.neighbours,
+            match self.common {
+                Some(k) => format!(",common={k}"),
+                None => String::new(),
+            },
             if self.center { ",center" } else { "" },
             if self.bm25 { ",bm25" } else { "" }
         )
@@ -247,9 +257,17 @@ impl std::str::FromStr for Weights {
                 "" => continue,
                 _ => {}
             }
+            if let Some(k) = part.strip_prefix("common=") {
+                w.common = Some(
+                    k.trim()
+                        .parse()
+                        .map_err(|e| format!("`{part}`: {e} (a whole number of directions)"))?,
+                );
+                continue;
+            }
             let (key, value) = part.split_once('=').ok_or_else(|| {
                 format!(
-                    "`{part}`: expected key=value (desc, max, mean, neg, probe, kw, ctx, nb), center or bm25"
+                    "`{part}`: expected key=value (desc, max, mean, neg, probe, kw, ctx, nb, common), center or bm25"
                 )
             })?;
             let value: f32 = value.trim().parse().map_err(|e| format!("`{part}`: {e}"))?;
@@ -264,7 +282,7 @@ impl std::str::FromStr for Weights {
                 "nb" => &mut w.neighbours,
                 other => {
                     return Err(format!(
-                        "unknown weight `{other}` (desc, max, mean, neg, probe, kw, ctx, nb, center, bm25)"
+                        "unknown weight `{other}` (desc, max, mean, neg, probe, kw, ctx, nb, common, center, bm25)"
                     ));
                 }
             };
@@ -497,6 +515,9 @@ pub struct Mapper {
     probe: LinearProbe,
     /// Labelled passages the probe has learned from besides the catalog.
     learned: usize,
+    /// The catalog's common directions, removed from every vector before it is compared
+    /// (with [`Weights::common`]); the catalog's vectors above are stored with them removed.
+    common: Option<CommonDirections>,
     /// Which documents can be evidence at all.
     pub scope: Scope,
     pub weights: Weights,
@@ -546,8 +567,26 @@ impl Mapper {
         for &o in &example_owner {
             example_counts[o] += 1;
         }
-        let descriptions = embedder.embed(&descs)?;
-        let examples = embedder.embed(&ex)?;
+        let mut descriptions = embedder.embed(&descs)?;
+        let mut examples = embedder.embed(&ex)?;
+        let mut counters = embedder.embed(&counter_texts)?;
+        let common = weights.common.map(|k| {
+            let both = Embeddings::new(
+                descriptions.dim(),
+                descriptions
+                    .rows()
+                    .chain(examples.rows())
+                    .flatten()
+                    .copied()
+                    .collect(),
+            );
+            CommonDirections::fit(&both, k)
+        });
+        if let Some(common) = &common {
+            descriptions = common.apply_all(&descriptions);
+            examples = common.apply_all(&examples);
+            counters = common.apply_all(&counters);
+        }
         let probe = catalog_probe(&descriptions, &examples, &example_owner, None);
         Ok(Self {
             n_controls,
@@ -555,7 +594,8 @@ impl Mapper {
             examples,
             probe,
             learned: 0,
-            counters: embedder.embed(&counter_texts)?,
+            counters,
+            common,
             counter_owner,
             example_texts,
             example_owner,
@@ -586,8 +626,7 @@ impl Mapper {
             vectors.dim(),
             labelled
                 .iter()
-                .flat_map(|&i| vectors.row(i))
-                .copied()
+                .flat_map(|&i| self.comparable(vectors.row(i)).into_owned())
                 .collect(),
         );
         let sets: Vec<&[usize]> = labelled.iter().map(|&i| labels[i].as_slice()).collect();
@@ -605,9 +644,19 @@ impl Mapper {
         self.learned
     }
 
+    /// A passage's vector as the catalog's are compared: with the common directions removed
+    /// when the weights ask for it.
+    fn comparable<'v>(&self, v: &'v [f32]) -> Cow<'v, [f32]> {
+        match &self.common {
+            Some(common) => Cow::Owned(common.apply(v)),
+            None => Cow::Borrowed(v),
+        }
+    }
+
     /// The dense part of a vector's score row: description, best and mean example, less the
     /// closest counter-example.
     fn dense_row(&self, p: &[f32], row: &mut [f32]) {
+        let p = &*self.comparable(p);
         let n = self.n_controls;
         let w = self.weights;
         let mut ex_max = vec![f32::NEG_INFINITY; n];
@@ -814,6 +863,7 @@ impl Mapper {
 
     /// Why the passage with vector `vector` and text `text` was suggested for control `c`.
     pub fn rationale(&self, vector: &[f32], text: &str, c: usize) -> Rationale {
+        let vector = &*self.comparable(vector);
         let (mut best, mut sim) = (None, f32::NEG_INFINITY);
         for (i, (e, &o)) in self.examples.rows().zip(&self.example_owner).enumerate() {
             if o == c {
@@ -1278,6 +1328,11 @@ mod tests {
         let shown = Weights::default().to_string();
         assert_eq!(shown.parse::<Weights>().unwrap(), Weights::default());
         assert!("1,2".parse::<Weights>().is_err());
+        let common: Weights = "default,common=2".parse().unwrap();
+        assert_eq!(common.common, Some(2));
+        assert_eq!(Weights::default().common, None);
+        assert_eq!(common.to_string().parse::<Weights>().unwrap(), common);
+        assert!("common=1.5".parse::<Weights>().is_err());
         assert!(
             "speed=3"
                 .parse::<Weights>()
@@ -1523,6 +1578,26 @@ mod mapper_tests {
             pushed[a85]
         );
         assert_eq!(plain[a22], pushed[a22]);
+
+        // With the common directions removed, the description signal is the cosine of the
+        // two vectors after removal, and differs from the plain cosine.
+        let texts = ["data quality risk"];
+        let plain = score(&mapper("desc=1"), &e, &texts, &none, &alone);
+        let stripped_mapper = mapper("desc=1,common=1");
+        let stripped = score(&stripped_mapper, &e, &texts, &none, &alone);
+        let common = stripped_mapper.common.as_ref().unwrap();
+        assert_eq!(common.directions(), 1);
+        let p = common.apply(e.embed(&texts).unwrap().row(0));
+        let desc = e
+            .embed(&[catalog.control("A.2.2").unwrap().description().as_str()])
+            .unwrap();
+        let expected = dot(&common.apply(desc.row(0)), &p);
+        assert!(
+            (stripped[a22] - expected).abs() < 1e-5,
+            "{} vs {expected}",
+            stripped[a22]
+        );
+        assert!((stripped[a22] - plain[a22]).abs() > 1e-3);
     }
 
     #[test]
