@@ -303,8 +303,9 @@ pub struct EvalArgs {
     pub workspace: Option<PathBuf>,
 
     /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, neg, probe, kw, ctx,
-    /// nb; keys left out are 0) and the flags `center` and `bm25` (keywords scored by BM25),
-    /// e.g. `desc=0.5,max=0.5,ctx=0.35`; `default,bm25` changes the default.
+    /// nb; keys left out are 0), `common=K` (remove the catalog's mean and K strongest
+    /// directions from every vector first) and the flags `center` and `bm25` (keywords scored
+    /// by BM25), e.g. `desc=0.5,max=0.5,ctx=0.35`; `default,bm25` changes the default.
     #[arg(long, default_value = "default")]
     pub weights: crate::map::Weights,
 
