@@ -10,6 +10,7 @@
 //! post-processing of Mu and Viswanath, 2018, with the statistics taken from the catalog, not
 //! from the user's documents) leaves the directions that tell one control from another.
 
+use controlmap_index::dot;
 use controlmap_models::Embeddings;
 
 /// The catalog's mean vector and its strongest principal directions (unit vectors).
@@ -91,12 +92,12 @@ impl CommonDirections {
     pub fn apply(&self, v: &[f32]) -> Vec<f32> {
         let mut out: Vec<f32> = v.iter().zip(&self.mean).map(|(x, m)| x - m).collect();
         for d in &self.directions {
-            let along: f32 = out.iter().zip(d).map(|(x, y)| x * y).sum();
+            let along = dot(&out, d);
             for (o, y) in out.iter_mut().zip(d) {
                 *o -= along * y;
             }
         }
-        let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let norm = dot(&out, &out).sqrt();
         if norm > 0.0 {
             out.iter_mut().for_each(|x| *x /= norm);
         }
