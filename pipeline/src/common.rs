@@ -29,56 +29,17 @@ impl CommonDirections {
     /// iteration with deflation on their covariance (deterministic: the same rows give the
     /// same directions).
     pub fn fit(rows: &Embeddings, k: usize) -> Self {
-        let dim = rows.dim();
         let n = rows.len().max(1) as f64;
-        let mut mean = vec![0f64; dim];
+        let mut mean = vec![0f64; rows.dim()];
         for r in rows.rows() {
             for (m, &x) in mean.iter_mut().zip(r) {
                 *m += x as f64;
             }
         }
         mean.iter_mut().for_each(|m| *m /= n);
-        // Covariance (up to the factor 1/n, which does not move eigenvectors).
-        let mut cov = vec![0f64; dim * dim];
-        let mut centred = vec![0f64; dim];
-        for r in rows.rows() {
-            for ((c, &x), m) in centred.iter_mut().zip(r).zip(&mean) {
-                *c = x as f64 - m;
-            }
-            for (i, &ci) in centred.iter().enumerate() {
-                for (slot, &cj) in cov[i * dim..(i + 1) * dim].iter_mut().zip(&centred) {
-                    *slot += ci * cj;
-                }
-            }
-        }
-        let mut directions = Vec::new();
-        for _ in 0..k.min(dim) {
-            // A start no eigenvector is orthogonal to in practice, fixed so runs repeat.
-            let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + (i % 7) as f64 * 0.1).collect();
-            normalise(&mut v);
-            let mut lambda = 0.0;
-            for _ in 0..POWER_STEPS {
-                let mut next: Vec<f64> = cov
-                    .chunks_exact(dim)
-                    .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
-                    .collect();
-                lambda = normalise(&mut next);
-                v = next;
-            }
-            if lambda <= 1e-12 {
-                break;
-            }
-            // Deflate: the next pass finds the next direction.
-            for i in 0..dim {
-                for j in 0..dim {
-                    cov[i * dim + j] -= lambda * v[i] * v[j];
-                }
-            }
-            directions.push(v.iter().map(|&x| x as f32).collect());
-        }
         Self {
+            directions: principal_directions(rows, &mean, k),
             mean: mean.iter().map(|&m| m as f32).collect(),
-            directions,
         }
     }
 
@@ -111,6 +72,54 @@ impl CommonDirections {
             rows.rows().flat_map(|r| self.apply(r)).collect(),
         )
     }
+}
+
+/// The `k` strongest principal directions of `rows` (about `mean`), by power iteration with
+/// deflation on their covariance; fewer when the rows span fewer.
+fn principal_directions(rows: &Embeddings, mean: &[f64], k: usize) -> Vec<Vec<f32>> {
+    let dim = rows.dim();
+    if k == 0 {
+        return Vec::new();
+    }
+    // Covariance (up to the factor 1/n, which does not move eigenvectors).
+    let mut cov = vec![0f64; dim * dim];
+    let mut centred = vec![0f64; dim];
+    for r in rows.rows() {
+        for ((c, &x), m) in centred.iter_mut().zip(r).zip(mean) {
+            *c = x as f64 - m;
+        }
+        for (i, &ci) in centred.iter().enumerate() {
+            for (slot, &cj) in cov[i * dim..(i + 1) * dim].iter_mut().zip(&centred) {
+                *slot += ci * cj;
+            }
+        }
+    }
+    let mut directions = Vec::new();
+    for _ in 0..k.min(dim) {
+        // A start no eigenvector is orthogonal to in practice, fixed so runs repeat.
+        let mut v: Vec<f64> = (0..dim).map(|i| 1.0 + (i % 7) as f64 * 0.1).collect();
+        normalise(&mut v);
+        let mut lambda = 0.0;
+        for _ in 0..POWER_STEPS {
+            let mut next: Vec<f64> = cov
+                .chunks_exact(dim)
+                .map(|row| row.iter().zip(&v).map(|(a, b)| a * b).sum())
+                .collect();
+            lambda = normalise(&mut next);
+            v = next;
+        }
+        if lambda <= 1e-12 {
+            break;
+        }
+        // Deflate: the next pass finds the next direction.
+        for i in 0..dim {
+            for j in 0..dim {
+                cov[i * dim + j] -= lambda * v[i] * v[j];
+            }
+        }
+        directions.push(v.iter().map(|&x| x as f32).collect());
+    }
+    directions
 }
 
 /// Scales `v` to unit length and returns the length it had.
