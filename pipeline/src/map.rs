@@ -470,12 +470,7 @@ fn catalog_probe(
     extra: Option<(&Embeddings, &[&[usize]])>,
 ) -> LinearProbe {
     let n_controls = descriptions.len();
-    let mut data: Vec<f32> = descriptions
-        .rows()
-        .chain(examples.rows())
-        .flatten()
-        .copied()
-        .collect();
+    let mut data = [descriptions.as_slice(), examples.as_slice()].concat();
     let mut labels: Vec<&[usize]> = Vec::new();
     let own: Vec<usize> = (0..n_controls).collect();
     labels.extend(own.iter().map(std::slice::from_ref));
@@ -573,12 +568,7 @@ impl Mapper {
         let common = weights.common.map(|k| {
             let both = Embeddings::new(
                 descriptions.dim(),
-                descriptions
-                    .rows()
-                    .chain(examples.rows())
-                    .flatten()
-                    .copied()
-                    .collect(),
+                [descriptions.as_slice(), examples.as_slice()].concat(),
             );
             CommonDirections::fit(&both, k)
         });
