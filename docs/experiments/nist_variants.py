@@ -2,11 +2,14 @@
 """Variants of the mapper on the NIST AI RMF crosswalk, through a numpy replica of its scoring.
 
 The replica embeds with controlmap itself (`controlmap embed`, so the vectors are the ones the
-mapper sees) and scores each item as `Mapper::scores` does with the default weights: cosine to
-the description and best evidence example, the linear probe, counter-examples, keyword share,
-the category as context (a blank item by its category alone). It reproduces `controlmap eval`'s
-NIST row exactly (P@1 0.383, R@3 0.297, R@5 0.381, MRR 0.534), then prints the variants tried
-for issue 6 that are not in the product, each against that baseline:
+mapper sees) and scores each item as `Mapper::scores` did with the default weights at commit
+58c22eb: cosine to the description and best evidence example, the linear probe,
+counter-examples, keyword share (weight 0.125), the category as context (a blank item by its
+category alone). It reproduces that commit's `controlmap eval` NIST row exactly (P@1 0.383, R@3
+0.297, R@5 0.381, MRR 0.534), then prints the variants tried for issue 6, each against that
+baseline. One of them is now in the product: `summary sentences` is close to what the mapper
+does since (each control's whole summary as one more example, keywords at 0.25: MRR 0.562, R@5
+0.450 in `controlmap eval`). The others are not:
 
 - `common`: the catalog's mean and K strongest directions removed (in the product as
   `eval --weights default,common=K`), and at partial strength;
