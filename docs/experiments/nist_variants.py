@@ -217,7 +217,8 @@ for r, i in enumerate(items):
 labelled = np.where(y.sum(1) > 0)[0]
 
 
-def cross_validated(rows_of, w=W):
+def cross_validated(rows_of, w=W, v=base, after=lambda s, train: s):
+    """5 folds x 3 shuffles: the probe learns `rows_of(train)`, `after` adjusts the scores."""
     out = []
     for seed in (0, 1, 2):
         order = labelled.copy()
@@ -225,7 +226,7 @@ def cross_validated(rows_of, w=W):
         s = np.zeros((len(items), N))
         for fold in np.array_split(order, 5):
             train = np.setdiff1d(order, fold)
-            s[fold] = score(base, catalog_probe(base, rows_of(train)), w)[fold]
+            s[fold] = after(score(v, catalog_probe(v, rows_of(train)), w), train)[fold]
         out.append(s)
     return " | ".join(metrics(s, labelled) for s in out)
 
@@ -276,16 +277,7 @@ print("outcome statements as examples       ", metrics(score(voiced)))
 
 
 def cross_validated_with(v, after=lambda s, train: s):
-    out = []
-    for seed in (0, 1, 2):
-        order = labelled.copy()
-        np.random.default_rng(seed).shuffle(order)
-        s = np.zeros((len(items), N))
-        for fold in np.array_split(order, 5):
-            train = np.setdiff1d(order, fold)
-            s[fold] = after(score(v, catalog_probe(v, (v["item"][train], y[train]))), train)[fold]
-        out.append(s)
-    return " | ".join(metrics(s, labelled) for s in out)
+    return cross_validated(lambda t: (v["item"][t], y[t]), v=v, after=after)
 
 
 print("learn: outcome statements as examples", cross_validated_with(voiced))
