@@ -17,8 +17,8 @@ Measured 2026-12-02 (P@1 / R@5 / MRR; the category as context in every row):
     description and best example, sentence cosine     0.267 / 0.310 / 0.435
     the same, plus MaxSim to the description (z, x1)  0.350 / 0.379 / 0.516
 MaxSim reads the descriptions about as well as their mean vectors do (+0.008 MRR, within one
-item). Blended the same way with the whole mapper (a numpy replica of the mapper at 58c22eb,
-NIST MRR 0.534), it gave 0.553-0.572 for weights 0.5-2, and under 5-fold learning from labels
+item). Blended the same way with the whole mapper (`nist_variants.py`, run after this script:
+its replica of the mapper at 58c22eb, NIST MRR 0.534), it gave 0.553-0.572 for weights 0.5-2, and under 5-fold learning from labels
 nothing (0.612-0.648 against 0.635-0.647). Not built: a gain of that size does not pay for
 every passage's token states at mapping time (or a MaxSim row per passage computed while
 embedding, to be redone whenever the catalog changes).
@@ -120,3 +120,5 @@ def z(s):
 
 
 print("the same, plus MaxSim to the description (z, x1) ", metrics(z(both) + z(tokens)))
+# For nist_variants.py, which blends it with its replica of the whole mapper.
+np.save(os.path.join(tempfile.gettempdir(), "nist_maxsim.npy"), tokens)

@@ -26,7 +26,9 @@ does since (each control's whole summary as one more example, keywords at 0.25: 
 - `outcome statements`: one templated statement per control in the NIST file's voice ("The
   organization has established <title>.") as one more evidence example;
 - `co-occurring labels`: under learning, each control's score raised by how often the training
-  folds label it together with the item's likely controls.
+  folds label it together with the item's likely controls;
+- `MaxSim`: token-level matching to the descriptions, from `nist_maxsim.py` (run it first; its
+  header has the figures), blended in alone and under learning.
 
 Measured 2026-12-02, against the baseline's MRR 0.534 and R@5 0.381: the hub correction lifts
 R@5 to 0.43-0.44 and drops MRR to 0.52-0.53; the outcome statements give 0.548 / 0.434 alone and
@@ -299,3 +301,18 @@ print("learn: common=1 (as --cv 5 common=1)", cross_validated_with(strip(1)))
 for gamma in (0.1, 0.2):
     print(f"learn: + co-occurring labels x{gamma}   ", cross_validated_with(base, co_occurrence(gamma)))
     print(f"learn: + co-occurring, common=1 x{gamma}", cross_validated_with(strip(1), co_occurrence(gamma)))
+
+
+# Token-level matching to the descriptions (MaxSim, from nist_maxsim.py when it has been run):
+# z-scored and added to the mapper's z-scored scores, alone and under 5-fold learning.
+maxsim_path = os.path.join(tempfile.gettempdir(), "nist_maxsim.npy")
+if os.path.exists(maxsim_path):
+    tokens = np.load(maxsim_path)
+
+    def z(s):
+        return (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True)
+
+    for lam in (0.5, 1.0, 2.0):
+        print(f"MaxSim to the descriptions x{lam}      ", metrics(z(score(base)) + lam * z(tokens)))
+        print(f"learn: + MaxSim x{lam}                 ",
+              cross_validated_with(base, lambda s, train, lam=lam: z(s) + lam * z(tokens)))
