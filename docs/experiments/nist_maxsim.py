@@ -11,11 +11,11 @@ Needs the token states from `docs/experiments/token_states.rs` (its header says 
 it), numpy and PyYAML. Run from the repository root:
     python3 docs/experiments/nist_maxsim.py [target/debug/examples/token_states] [NIST json]
 
-Measured 2026-12-02 (P@1 / R@5 / MRR; the category as context in every row):
-    description, sentence cosine                      0.367 / 0.386 / 0.538
-    description, MaxSim                               0.383 / 0.385 / 0.546
-    description and best example, sentence cosine     0.267 / 0.310 / 0.435
-    the same, plus MaxSim to the description (z, x1)  0.350 / 0.379 / 0.516
+Measured 2026-12-02 (the category as context in every row):
+    description, sentence cosine                      P@1 0.367  R@3 0.299  R@5 0.386  MRR 0.538
+    description, MaxSim                               P@1 0.383  R@3 0.320  R@5 0.385  MRR 0.546
+    description and best example, sentence cosine     P@1 0.267  R@3 0.222  R@5 0.310  MRR 0.435
+    the same, plus MaxSim to the description (z, x1)  P@1 0.350  R@3 0.306  R@5 0.379  MRR 0.516
 MaxSim reads the descriptions about as well as their mean vectors do (+0.008 MRR, within one
 item). Blended the same way with the whole mapper (`nist_variants.py`, run after this script:
 its replica of the mapper at 58c22eb, NIST MRR 0.534), it gave 0.553-0.572 for weights 0.5-2, and under 5-fold learning from labels
@@ -31,6 +31,7 @@ import tempfile
 
 import numpy as np
 import yaml
+from nist_metrics import ranking
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/debug/examples/token_states"
 NIST = sys.argv[2] if len(sys.argv) > 2 else "../shared/eval/nist-ai-rmf-to-iso42001.json"
@@ -79,18 +80,7 @@ def with_context(own, ctx):
 
 
 def metrics(s):
-    p1 = r5 = mrr = n = 0
-    for r, item in enumerate(items):
-        gold = [ids.index(a) for a in item["annex_a"]]
-        if not gold:
-            continue
-        n += 1
-        rank = {c: k for k, c in enumerate(np.argsort(-s[r], kind="stable"))}
-        ranks = sorted(rank[g] for g in gold)
-        p1 += ranks[0] == 0
-        r5 += sum(k < 5 for k in ranks) / len(gold)
-        mrr += 1 / (ranks[0] + 1)
-    return f"{p1 / n:.3f} / {r5 / n:.3f} / {mrr / n:.3f}"
+    return ranking(s, items, ids)
 
 
 desc = token_states([f"{c['title']}. {c['summary'].strip()}" for c in controls])

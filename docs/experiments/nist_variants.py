@@ -50,6 +50,7 @@ import tempfile
 
 import numpy as np
 import yaml
+from nist_metrics import ranking
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else "target/debug/controlmap"
 NIST = sys.argv[2] if len(sys.argv) > 2 else "../shared/eval/nist-ai-rmf-to-iso42001.json"
@@ -136,20 +137,7 @@ def score(v, probe=None, w=W):
 
 
 def metrics(s, rows=None):
-    rows = range(len(items)) if rows is None else rows
-    p1 = r3 = r5 = mrr = n = 0
-    for r in rows:
-        gold = [ids.index(a) for a in items[r]["annex_a"]]
-        if not gold:
-            continue
-        n += 1
-        rank = {c: k for k, c in enumerate(np.argsort(-s[r], kind="stable"))}
-        ranks = sorted(rank[g] for g in gold)
-        p1 += ranks[0] == 0
-        r3 += sum(k < 3 for k in ranks) / len(gold)
-        r5 += sum(k < 5 for k in ranks) / len(gold)
-        mrr += 1 / (ranks[0] + 1)
-    return f"P@1 {p1 / n:.3f}  R@3 {r3 / n:.3f}  R@5 {r5 / n:.3f}  MRR {mrr / n:.3f}"
+    return ranking(s, items, ids, rows)
 
 
 base = dict(desc=desc, ex=ex, owner=ex_owner, neg=neg, item=item, cat=cat)
