@@ -18,10 +18,10 @@ Measured 2026-12-02 (the category as context in every row):
     the same, plus MaxSim to the description (z, x1)  P@1 0.350  R@3 0.306  R@5 0.379  MRR 0.516
 MaxSim reads the descriptions about as well as their mean vectors do (+0.008 MRR, within one
 item). Blended the same way with the whole mapper (`nist_variants.py`, run after this script:
-its replica of the mapper at 58c22eb, NIST MRR 0.534), it gave 0.553-0.572 for weights 0.5-2, and under 5-fold learning from labels
-nothing (0.612-0.648 against 0.635-0.647). Not built: a gain of that size does not pay for
-every passage's token states at mapping time (or a MaxSim row per passage computed while
-embedding, to be redone whenever the catalog changes).
+its replica of the mapper at 58c22eb, NIST MRR 0.534), it gave 0.553-0.572 for weights 0.5-2,
+and under 5-fold learning from labels nothing (0.612-0.648 against 0.635-0.647). Not built: a
+gain of that size does not pay for every passage's token states at mapping time (or a MaxSim
+row per passage computed while embedding, to be redone whenever the catalog changes).
 """
 import json
 import os
