@@ -16,9 +16,9 @@
 use std::{path::PathBuf, process::Command};
 
 use controlmap::{
-    chunk::{ChunkOptions, chunk},
-    parse::{DEFAULT_MAX_BYTES, parse_file},
-    walk::walk,
+    ingest::chunk::{ChunkOptions, chunk},
+    ingest::parse::{DEFAULT_MAX_BYTES, parse_file},
+    ingest::walk::walk,
 };
 use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, ModelSearch, locate_model};
 use serde_json::Value;

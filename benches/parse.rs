@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use controlmap::parse::{Format, ParseOptions, parse_bytes, parse_file_with};
+use controlmap::ingest::parse::{Format, ParseOptions, parse_bytes, parse_file_with};
 use rayon::prelude::*;
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -269,7 +269,8 @@ fn sample_corpus_runs_end_to_end() {
     let report = run_json(&repo().join("corpora/sample-org"), &t.path().join("ws"));
     assert_eq!(controls(&report).len(), 38);
     // Every planted gap is reported as one, and no control the gold labels evidence for.
-    let gold = controlmap::gold::Gold::load(&repo().join("corpora/sample-org/gold.yaml")).unwrap();
+    let gold =
+        controlmap::eval::gold::Gold::load(&repo().join("corpora/sample-org/gold.yaml")).unwrap();
     let status = |id: &str| {
         controls(&report)
             .into_iter()
@@ -422,6 +423,7 @@ fn outcome_of<'a>(report: &'a Value, path: &str) -> &'a Value {
 /// Containment of parsers that hang or crash (through the worker's test hook) and content
 /// detection; the committed hostile fixtures are `tests/hostile.rs`'s.
 #[test]
+#[cfg_attr(not(feature = "test-aids"), ignore = "needs --features test-aids")]
 fn hostile_files_fail_with_a_reason_and_the_batch_goes_on() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("policies");
@@ -568,6 +570,7 @@ fn sample_corpus_every_document_gets_its_expected_outcome() {
 
 #[cfg(target_os = "linux")]
 #[test]
+#[cfg_attr(not(feature = "test-aids"), ignore = "needs --features test-aids")]
 fn a_parser_asking_for_too_much_memory_fails_alone() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("policies");

@@ -152,7 +152,7 @@ fn add_good_documents(dir: &Path) {
 
 /// A file one byte over the default size limit, all one line of words.
 fn write_huge_line(path: &Path) {
-    let size = controlmap::parse::DEFAULT_MAX_BYTES + 1;
+    let size = controlmap::ingest::parse::DEFAULT_MAX_BYTES + 1;
     let mut f = std::io::BufWriter::new(fs_err::File::create(path).unwrap());
     let words = b"policy review owner approval ".repeat(4096);
     let mut left = size as usize;

@@ -10,9 +10,9 @@ use std::{
 
 use assert_cmd::prelude::*;
 use controlmap::{
-    chunk::Passage,
-    manifest::{DocRecord, Manifest},
-    parse::Format,
+    ingest::chunk::Passage,
+    ingest::manifest::{DocRecord, Manifest},
+    ingest::parse::Format,
     review::{Decision, NotApplicable, Store, Verdict},
 };
 use serde_json::{Value, json};
@@ -109,7 +109,7 @@ fn hand_made_workspace(root: &Path) -> (PathBuf, Vec<Passage>) {
         ),
     ];
     let mut m = Manifest {
-        version: controlmap::manifest::MANIFEST_VERSION,
+        version: controlmap::ingest::manifest::MANIFEST_VERSION,
         model_id: "test".into(),
         documents: BTreeMap::new(),
     };

@@ -11,10 +11,11 @@ use std::{
 
 use assert_cmd::prelude::*;
 use controlmap::{
-    chunk::Passage,
-    manifest::{DocRecord, Manifest},
-    parse::Format,
-    review::{DB_FILE, Store, Verdict},
+    ingest::chunk::Passage,
+    ingest::manifest::{DocRecord, Manifest},
+    ingest::parse::Format,
+    review::{Store, Verdict},
+    workspace::DECISIONS as DB_FILE,
 };
 use serde_json::{Value, json};
 
@@ -82,7 +83,7 @@ fn passage(id: u64, doc: &str, heading: &str, text: &str) -> Passage {
 fn write_workspace(ws: &Path, passages: &[Passage], suggested: &[(usize, &str, f32)]) {
     std::fs::create_dir_all(ws).unwrap();
     let mut m = Manifest {
-        version: controlmap::manifest::MANIFEST_VERSION,
+        version: controlmap::ingest::manifest::MANIFEST_VERSION,
         model_id: "test".into(),
         documents: BTreeMap::new(),
     };
@@ -558,6 +559,7 @@ fn kill_a_writer(ws: &Path, after: usize) -> Vec<usize> {
 }
 
 #[test]
+#[cfg_attr(not(feature = "test-aids"), ignore = "needs --features test-aids")]
 fn a_writer_killed_mid_write_leaves_the_database_consistent() {
     let t = tempfile::tempdir().unwrap();
     let ws = t.path().join("ws");
@@ -756,4 +758,34 @@ fn interactive_queue_through_a_terminal() {
     assert!(tmux.screen(true).contains("\x1b["));
     tmux.keys(&["q"]);
     tmux.wait_for(&["EXITED 0"]);
+}
+
+#[test]
+fn rewriting_the_reports_does_not_change_the_run_decisions_record() {
+    let t = tempfile::tempdir().unwrap();
+    let (ws, ps) = sample_workspace(t.path());
+    review(&ws, &["accept", &id_of(&ps[0], "A.2.2")]);
+    // `controlmap report` rewrites report.json (a new modification time), but no run happened.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let out = controlmap()
+        .args(["report", "--quiet", "--workspace"])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    review(&ws, &["reject", &id_of(&ps[1], "A.2.2")]);
+
+    let s = Store::open_if_exists(&ws).unwrap().unwrap();
+    let cur = s.current_decisions().unwrap();
+    let run_of = |p: &Passage| {
+        cur[&(p.content_hash.clone(), "A.2.2".to_string())]
+            .run_id
+            .clone()
+    };
+    assert!(run_of(&ps[0]).is_some());
+    assert_eq!(run_of(&ps[0]), run_of(&ps[1]));
 }

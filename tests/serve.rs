@@ -69,6 +69,7 @@ fn config(access: Access, read_only: bool) -> Config {
         reviewer: REVIEWER.to_string(),
         model: None,
         device: "cpu".parse().unwrap(),
+        precision: None,
     }
 }
 
@@ -612,7 +613,7 @@ fn the_review_queue_decides_in_order_and_undoes() {
     let order = || {
         let ws = ReviewWorkspace::load(workspace()).unwrap();
         let store = Store::open(workspace()).unwrap();
-        controlmap::review::queue::ordered_items(&ws, &store).unwrap()
+        controlmap::review::order::ordered_items(&ws, &store).unwrap()
     };
     let page = send(&app, get("/review")).body;
     assert!(page.contains("data-key=\"a\"") && page.contains("data-key=\"s\""));

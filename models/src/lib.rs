@@ -7,6 +7,12 @@
 //! ([`plan_batches`]), mean pooling over the attention mask and L2 normalisation.
 //! It knows nothing of documents or controls.
 //!
+//! Modules: `files` reads and checks a model directory; `pooling` pads batches and pools token
+//! vectors; `bert` is the embedder and `tune` the fine-tuner, both built on those two; `cpu/`
+//! holds the fused CPU forward pass and its kernels (SIMD row passes, int8 and bfloat16
+//! layers, tiling) with the `Precision` choice; `batch`, `device`, `discovery`, `probe` and
+//! `seeded` stand alone.
+//!
 //! ```no_run
 //! use controlmap_models::{BertEmbedder, DeviceChoice, Embedder, ModelSearch};
 //!
@@ -19,29 +25,28 @@
 
 mod batch;
 mod bert;
-mod bf16;
+mod cpu;
 mod device;
 mod discovery;
 mod embedder;
 mod error;
-mod fast_cpu;
-mod int8;
-mod precision;
+mod files;
+mod pooling;
 mod probe;
 mod seeded;
-mod simd;
-mod tiles;
 mod tune;
 
 pub use batch::{BatchPlan, plan_batches};
-pub use bert::{BertEmbedder, EmbedderOptions, Pooling};
+pub use bert::{BertEmbedder, EmbedderOptions};
+pub use cpu::{Precision, cpu_threads, set_cpu_threads};
 pub use device::DeviceChoice;
 pub use discovery::{DEFAULT_MODEL_REPO, FETCH_COMMAND, ModelSearch, locate_model};
 pub use embedder::{Embedder, Embeddings};
 pub use error::{Error, Result};
-pub use precision::{Precision, cpu_threads, set_cpu_threads};
+pub use files::PROVENANCE_FILE;
+pub use pooling::Pooling;
 pub use probe::LinearProbe;
 pub use seeded::SplitMix64;
-pub use tune::{PROVENANCE_FILE, TuneOptions, TuneStep, TuneSummary, Tuner};
+pub use tune::{TuneOptions, TuneStep, TuneSummary, Tuner};
 
 pub mod testing;

@@ -21,12 +21,9 @@ use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::{AdamW, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use crate::bert::{ModelFiles, Pooling, invalid, padded, pooled_unit, weights_root};
+use crate::files::{ModelFiles, PROVENANCE_FILE, invalid, weights_root};
+use crate::pooling::{Pooling, padded, pooled_unit};
 use crate::{DeviceChoice, Error, Result, SplitMix64};
-
-/// The file a fine-tuned model directory carries beside its weights: what it was tuned from
-/// and how. Its presence also sets the model's identity apart from its base's.
-pub const PROVENANCE_FILE: &str = "controlmap-tune.json";
 
 /// Files copied from the base model's directory when they exist, so the tuned directory loads
 /// in controlmap and in sentence-transformers alike.

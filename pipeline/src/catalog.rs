@@ -2,10 +2,7 @@
 //! evidence examples and keywords in the project's own words, loaded from YAML and
 //! validated with errors that name the line.
 
-use std::{
-    collections::HashSet,
-    path::{Path, PathBuf},
-};
+use std::{collections::HashSet, path::Path};
 
 use serde::{Deserialize, Serialize};
 
@@ -82,15 +79,7 @@ pub struct Control {
     pub document_kinds: Vec<String>,
 }
 
-/// A catalog that cannot be read or does not validate.
-#[derive(Debug, thiserror::Error)]
-#[error("{}{}: {message}", source_name.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
-pub struct CatalogError {
-    pub source_name: PathBuf,
-    /// 1-based line of the offending item, when known.
-    pub line: Option<usize>,
-    pub message: String,
-}
+pub use crate::error::CatalogError;
 
 impl Control {
     /// The text the mapper embeds for the control: its title and summary.

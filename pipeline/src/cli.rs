@@ -1,14 +1,12 @@
-//! Command-line interface: argument types (help text comes from these doc comments) and
-//! the dispatch to [`crate::commands`].
+//! The command line's types: every subcommand's arguments, with the help text in their doc
+//! comments. What each command does is in [`crate::commands`].
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use controlmap_models::{
-    BertEmbedder, DeviceChoice, EmbedderOptions, ModelSearch, Precision, locate_model,
-};
+use controlmap_models::{DeviceChoice, Precision};
 
-use crate::commands;
+use crate::review::{exchange::ExchangeFormat, suggestions::Status};
 
 /// Map an organisation's policies to ISO/IEC 42001 Annex A controls, offline.
 #[derive(Debug, Parser)]
@@ -72,7 +70,7 @@ pub enum Command {
     /// not applicable; `controlmap review` alone on a terminal is an interactive queue.
     ///
     /// Example: controlmap review list --status pending --workspace /tmp/ws
-    Review(commands::review::ReviewArgs),
+    Review(ReviewArgs),
 
     /// Serve the web UI: coverage at a glance, each control's evidence with accept / reject,
     /// the review queue with keyboard shortcuts, search, documents and the exports.
@@ -80,7 +78,7 @@ pub enum Command {
     /// Example: controlmap serve --workspace /tmp/ws --open
     ///
     /// Example: controlmap serve --bind 0.0.0.0:8642 --tokens-file reviewers.txt
-    Serve(commands::serve::ServeArgs),
+    Serve(ServeArgs),
 
     /// Fine-tune the embedding model on the catalog's own text (each evidence example drawn
     /// towards its control's description) and write the tuned model to a directory; then use
@@ -117,30 +115,6 @@ pub struct ModelArgs {
     pub precision: Precision,
 }
 
-impl ModelArgs {
-    /// The model directory found from `dir` (see [`locate_model`]).
-    pub fn locate(&self) -> anyhow::Result<PathBuf> {
-        Ok(locate_model(&ModelSearch::from_env(self.dir.clone()))?)
-    }
-
-    /// The model found from `dir`, loaded on `device` in `precision`.
-    pub fn load(&self) -> anyhow::Result<BertEmbedder> {
-        self.load_from(&self.locate()?)
-    }
-
-    /// The model in `model_dir`, loaded on `device` in `precision`.
-    pub fn load_from(&self, model_dir: &std::path::Path) -> anyhow::Result<BertEmbedder> {
-        Ok(BertEmbedder::load_with(
-            model_dir,
-            EmbedderOptions {
-                device: self.device,
-                precision: self.precision,
-                ..Default::default()
-            },
-        )?)
-    }
-}
-
 #[derive(Debug, clap::Args)]
 pub struct ParseWorkerArgs {
     /// The file to parse.
@@ -168,12 +142,12 @@ pub struct RunArgs {
     pub catalog: Option<PathBuf>,
 
     /// Files larger than this many bytes are skipped.
-    #[arg(long, default_value_t = crate::parse::DEFAULT_MAX_BYTES)]
+    #[arg(long, default_value_t = crate::ingest::parse::DEFAULT_MAX_BYTES)]
     pub max_file_size: u64,
 
     /// Seconds one file's parse may take before it fails (0: no limit). PDF and DOCX are
     /// parsed in a separate process that is stopped at the limit.
-    #[arg(long, default_value_t = crate::parse::contain::DEFAULT_TIMEOUT_SECS)]
+    #[arg(long, default_value_t = crate::ingest::parse::contain::DEFAULT_TIMEOUT_SECS)]
     pub parse_timeout: u64,
 
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
@@ -225,19 +199,6 @@ pub struct ReportArgs {
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
     pub fail_on_gaps: bool,
-}
-
-impl RunArgs {
-    /// How `run` reads files: the limits given, and PDF/DOCX in worker processes of this
-    /// same program.
-    pub fn parse_options(&self) -> crate::parse::ParseOptions {
-        crate::parse::ParseOptions {
-            max_bytes: self.max_file_size,
-            timeout: (self.parse_timeout > 0)
-                .then(|| std::time::Duration::from_secs(self.parse_timeout)),
-            worker: std::env::current_exe().ok(),
-        }
-    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -307,7 +268,7 @@ pub struct EvalArgs {
     /// directions from every vector first) and the flags `center` and `bm25` (keywords scored
     /// by BM25), e.g. `desc=0.5,max=0.5,ctx=0.35`; `default,bm25` changes the default.
     #[arg(long, default_value = "default")]
-    pub weights: crate::map::Weights,
+    pub weights: crate::mapping::Weights,
 
     /// Fit the confidence calibration on the corpus's gold (and print it, with its
     /// cross-validated calibration error) instead of using the built-in one.
@@ -397,54 +358,245 @@ pub enum ColorChoice {
     Never,
 }
 
-impl ColorChoice {
-    /// Colour stdout? `auto` means: a terminal, and `NO_COLOR` unset.
-    pub fn enabled(self) -> bool {
-        match self {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
-            }
-        }
-    }
+/// Review suggested mappings: `controlmap review` on a terminal is an interactive queue;
+/// the subcommands do the same from scripts.
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: Option<ReviewCommand>,
+
+    /// The workspace `run` wrote [default: .controlmap in the current folder].
+    #[arg(long, short, global = true)]
+    pub workspace: Option<PathBuf>,
+
+    /// Who is reviewing (in the interactive queue) [default: $CONTROLMAP_REVIEWER, then the
+    /// operating-system user].
+    #[arg(long, env = "CONTROLMAP_REVIEWER")]
+    pub reviewer: Option<String>,
 }
 
-/// Exit codes: 0 done, 1 done with findings the user asked to fail on (`--fail-on-gaps`),
-/// 2 error (usage errors are clap's 2 as well).
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(n) = cli.threads {
-        controlmap_models::set_cpu_threads(n);
-    }
-    let result = match &cli.command {
-        Command::Run(args) => commands::run::run(args, &cli),
-        Command::Search(args) => commands::search::run(args, &cli),
-        Command::Eval(args) => commands::eval::run(args, &cli),
-        Command::Embed(args) => commands::embed::run(args, &cli),
-        Command::Report(args) => commands::report::run(args, &cli),
-        Command::Review(args) => commands::review::run(args, &cli),
-        Command::Serve(args) => commands::serve::run(args, &cli),
-        Command::Tune(args) => commands::tune::run(args, &cli),
-        Command::ParseWorker(args) => commands::parse_worker::run(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            if let Some(findings) = e.downcast_ref::<commands::Findings>() {
-                eprintln!("{findings}");
-                return ExitCode::from(1);
-            }
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::SUCCESS;
-            }
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+#[derive(Debug, clap::Subcommand)]
+pub enum ReviewCommand {
+    /// List suggestions and decisions. IDs look like `3fa9c2d1:A.6.2.4`: the start of the
+    /// passage's content hash, then the control.
+    ///
+    /// Example: controlmap review list --status pending --min-confidence 0.6
+    ///
+    /// Example: controlmap review list --control A.6.2.4 --format json
+    List(ListArgs),
+
+    /// Accept suggestions as evidence for their controls.
+    ///
+    /// Example: controlmap review accept 3fa9c2d1:A.6.2.4 77ab12cd:A.2.2 --comment "signed policy"
+    Accept(DecideArgs),
+
+    /// Reject suggestions: the passage is not evidence for the control.
+    ///
+    /// Example: controlmap review reject 3fa9c2d1:A.6.2.4 --comment "mentions it only in passing"
+    Reject(DecideArgs),
+
+    /// Take decisions back: the items are pending again (their history is kept).
+    ///
+    /// Example: controlmap review withdraw 3fa9c2d1:A.6.2.4
+    Withdraw(DecideArgs),
+
+    /// Map a passage to a control by hand (evidence the mapper missed).
+    ///
+    /// Example: controlmap review link 3fa9c2d1 A.6.2.4
+    ///
+    /// Example: controlmap review link 1234567890 A.6.2.4   (a passage ID from `search`)
+    Link(LinkArgs),
+
+    /// Mark a control not applicable, with a justification (or withdraw the mark).
+    ///
+    /// Example: controlmap review na A.10.3 --justification "We have no AI suppliers."
+    Na(NaArgs),
+
+    /// Every decision and mark: who decided what, when, and why; oldest first.
+    ///
+    /// Example: controlmap review log --control A.6.2.4
+    Log(LogArgs),
+
+    /// Write every decision record and mark, for another workspace or another tool.
+    ///
+    /// Example: controlmap review export --format csv -o decisions.csv
+    Export(ExportArgs),
+
+    /// Add the records of an exported file; records already present are left out, so
+    /// importing a file twice adds nothing.
+    ///
+    /// Example: controlmap review import decisions.jsonl
+    Import(ImportArgs),
+
+    /// Test aid: writes COUNT batches of made-up decisions, one transaction each, printing each
+    /// batch's number once it is committed.
+    #[command(hide = true)]
+    #[cfg(feature = "test-aids")]
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this control.
+    #[arg(long)]
+    pub control: Option<String>,
+
+    /// Only items with this status (repeatable, or comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub status: Vec<Status>,
+
+    /// Only items whose confidence is at least this.
+    #[arg(long)]
+    pub min_confidence: Option<f32>,
+
+    /// Output: readable text, or one JSON object per item (JSON Lines).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DecideArgs {
+    /// Item IDs as `review list` prints them (`3fa9c2d1:A.6.2.4`).
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+
+    /// Why (kept with each decision).
+    #[arg(long, short)]
+    pub comment: Option<String>,
+
+    /// Who decides [default: $CONTROLMAP_REVIEWER, then the operating-system user].
+    #[arg(long, env = "CONTROLMAP_REVIEWER")]
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LinkArgs {
+    /// The passage: the hash part of an item ID, or a passage ID from `controlmap search`.
+    pub passage: String,
+
+    /// The control, e.g. A.6.2.4.
+    pub control: String,
+
+    /// Why.
+    #[arg(long, short)]
+    pub comment: Option<String>,
+
+    /// Who decides [default: $CONTROLMAP_REVIEWER, then the operating-system user].
+    #[arg(long, env = "CONTROLMAP_REVIEWER")]
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NaArgs {
+    /// The control, e.g. A.10.3.
+    pub control: String,
+
+    /// Why the control does not apply.
+    #[arg(long, short, required_unless_present = "withdraw")]
+    pub justification: Option<String>,
+
+    /// Take the mark back: the control applies again.
+    #[arg(long, conflicts_with = "justification")]
+    pub withdraw: bool,
+
+    /// Who decides [default: $CONTROLMAP_REVIEWER, then the operating-system user].
+    #[arg(long, env = "CONTROLMAP_REVIEWER")]
+    pub reviewer: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Only this control.
+    #[arg(long)]
+    pub control: Option<String>,
+
+    /// Output: readable text, or one JSON object per record (JSON Lines, as `export`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// File format.
+    #[arg(long, value_enum, default_value_t = ExchangeFormat::Jsonl)]
+    pub format: ExchangeFormat,
+
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// A file written by `review export` (JSON Lines, or CSV when named .csv).
+    pub file: PathBuf,
+}
+
+#[cfg(feature = "test-aids")]
+#[derive(Debug, clap::Args)]
+pub struct SoakArgs {
+    /// Batches to write.
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+
+    /// Decisions per batch (one transaction).
+    #[arg(long, default_value_t = 5)]
+    pub batch: usize,
+}
+
+/// Serve the web UI: coverage, controls and their evidence, the review queue, search,
+/// documents and the exports, for a workspace `controlmap run` wrote.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The workspace `run` wrote [default: .controlmap in the current folder].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// Address to listen on. Loopback needs no token; any other address needs --token or
+    /// --tokens-file. Port 0 picks a free port (the URL is printed on stdout).
+    #[arg(long, default_value = crate::serve::DEFAULT_BIND)]
+    pub bind: SocketAddr,
+
+    /// An access token every request must carry (`Authorization: Bearer TOKEN`, or open
+    /// /login?token=TOKEN once for a cookie); at least 16 characters.
+    #[arg(
+        long,
+        env = "CONTROLMAP_TOKEN",
+        conflicts_with = "tokens_file",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// A file of per-reviewer tokens, one `name:token` a line; each decision records the
+    /// name of the token it came with.
+    #[arg(long)]
+    pub tokens_file: Option<PathBuf>,
+
+    /// Show the pages without any action, and refuse every change (for auditors).
+    #[arg(long)]
+    pub read_only: bool,
+
+    /// Who decisions are recorded for, without a tokens file [default: $CONTROLMAP_REVIEWER,
+    /// then the operating-system user].
+    #[arg(long, env = "CONTROLMAP_REVIEWER")]
+    pub reviewer: Option<String>,
+
+    /// Open the UI in the default browser once the server listens.
+    #[arg(long)]
+    pub open: bool,
+
+    /// Model directory for search (must be the model the workspace was built with).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+
+    /// Where the search model runs: auto, cpu, cuda or metal.
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+
+    /// Number format of the search model's linear layers [default: the one the workspace's
+    /// vectors were made in].
+    #[arg(long)]
+    pub precision: Option<Precision>,
 }
 
 #[cfg(test)]

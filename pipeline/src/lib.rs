@@ -2,42 +2,44 @@
 //! ISO/IEC 42001:2023 Annex A: which passages are evidence for which control, and which
 //! controls have none.
 //!
-//! The pipeline, one module per stage:
-//! - [`walk`]: the files of a policy folder (hidden and `.controlmapignore`d paths left out);
-//! - [`parse`]: files into blocks of text under their headings;
-//! - [`chunk`]: blocks into passages within the model's token limit;
-//! - [`ordered`]: parallel work consumed in input order, with bounded read-ahead (how `run`
-//!   streams parsed files into embedding);
-//! - embedding: [`controlmap_models`];
-//! - indexing: [`controlmap_index`];
+//! The library, by stage (data flows down this list):
+//! - [`ingest`]: a policy folder's files walked, parsed and cut into passages;
+//! - embedding: [`controlmap_models`]; indexing: [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
-//! - [`map`]: passages scored against controls;
-//! - [`report`]: coverage and gaps with reviewers' decisions applied: the table, `report.json`,
-//!   `report.html`, the evidence register (`evidence.csv`) and a draft Statement of
-//!   Applicability (`soa.csv`);
-//! - [`review`]: reviewers' decisions (SQLite, kept as history), the review commands and queue;
-//! - [`serve`]: the web UI (`controlmap serve`) over the same report, store and search;
-//! - [`gold`]: a labelled corpus's gold mapping, for evaluation and parser checks.
+//! - [`mapping`]: passages scored against controls, calibrated, each control assessed;
+//! - [`batch`]: the run as one call (ingest → embed → index → map → report);
+//! - [`report`]: `report.json` (one type for writer and readers), coverage with reviewers'
+//!   decisions applied, and every output (HTML, evidence register, Statement of
+//!   Applicability, the terminal table);
+//! - [`review`]: reviewers' decisions (SQLite, kept as history) and the one rule for what a
+//!   verdict records ([`review::decide`]);
+//! - [`search`]: hybrid search by free text or by control;
+//! - [`eval`]: the mapper scored on labelled data;
+//! - [`workspace`]: every file a run writes, and how a command finds them;
+//! - [`messages`]: progress and notes (library code never prints); [`error`]: the library's
+//!   error.
+//!
+//! The faces over it: [`commands`] (the command line; [`cli`] holds its argument types) and
+//! [`serve`] (the web UI).
 //!
 //! ```
 //! let catalog = controlmap::catalog::Catalog::builtin();
 //! assert_eq!(catalog.controls().count(), 38);
 //! ```
 
+pub mod batch;
 pub mod catalog;
-pub mod chunk;
 pub mod cli;
 pub mod commands;
-pub mod common;
-pub mod context_cache;
+pub mod error;
 pub mod eval;
-pub mod gold;
-pub mod manifest;
-pub mod map;
-pub mod model_calibration;
-pub mod ordered;
-pub mod parse;
+pub mod ingest;
+pub mod mapping;
+pub mod messages;
 pub mod report;
 pub mod review;
+pub mod search;
 pub mod serve;
-pub mod walk;
+pub mod workspace;
+
+pub use error::{Error, Result};

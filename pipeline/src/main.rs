@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    controlmap::cli::main()
+    controlmap::commands::main()
 }

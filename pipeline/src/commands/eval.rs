@@ -1,281 +1,22 @@
 //! `controlmap eval`: how well the mapper ranks controls for labelled passages, and how well
-//! it finds a labelled corpus's gaps.
+//! it finds a labelled corpus's gaps ([`crate::eval`] does the scoring).
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    io::Write,
-    path::{Path, PathBuf},
-};
+use std::{io::Write, path::PathBuf};
 
-use anyhow::{Context, Result, bail};
-use controlmap_index::VectorStore;
-use controlmap_models::{Embedder, Embeddings};
-use serde::Serialize;
+use anyhow::{Result, bail};
+use controlmap_models::Embedder;
 
 use crate::{
     catalog::Catalog,
     cli::{Cli, EvalArgs, Format},
-    commands::{review::place, run::default_workspace},
-    context_cache::ContextCache,
     eval::{
-        CalibrationMetrics, CalibrationPair, GapMetrics, ItemFile, ItemResult, RankingMetrics,
-        assign_folds, calibration_metrics, calibration_pairs, cross_validated_confidence,
-        fit_calibration, gap_metrics, item_results, mean_metrics, rank_rows, ranking_metrics,
+        ItemResult, RankingMetrics,
+        datasets::{EvalReport, eval_corpus, eval_items},
+        labels::{control_index, load_labelled},
     },
-    gold::{Gold, squash},
-    manifest::Manifest,
-    map::{
-        Batch, Calibration, Contexts, Mapper, Prepared, Scope, Status, Thresholds, assess,
-        map_prepared,
-    },
-    model_calibration,
+    mapping::{Mapper, stored_calibration},
+    workspace,
 };
-
-#[derive(Debug, Serialize)]
-pub struct EvalReport {
-    pub model: String,
-    pub weights: String,
-    pub calibration: Calibration,
-    /// The --learn files and how many labelled items each gave the mapper.
-    pub learned_from: Vec<LearnedFrom>,
-    pub datasets: Vec<DatasetResult>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct LearnedFrom {
-    pub file: String,
-    pub items: usize,
-}
-
-/// How a dataset was cross-validated (`--cv`): its ranking figures are the mean of
-/// `shuffles`; items, calibration and gaps come from the first shuffle.
-#[derive(Debug, Serialize)]
-pub struct CrossValidation {
-    pub folds: usize,
-    /// What the folds are made of: `items`, or a corpus's `documents`.
-    pub by: &'static str,
-    pub shuffles: Vec<RankingMetrics>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct DatasetResult {
-    pub name: String,
-    pub ranking: RankingMetrics,
-    /// The calibration of the confidences of each labelled item's five best controls.
-    pub calibration: CalibrationMetrics,
-    /// The same with a calibration fitted on the other folds' documents (`--fit-calibration`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub calibration_cross_validated: Option<CalibrationMetrics>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub gaps: Option<GapMetrics>,
-    /// Present when the figures are cross-validated (`--cv`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cross_validation: Option<CrossValidation>,
-    /// Every labelled item: where its first labelled control was ranked, and what was
-    /// ranked above it.
-    pub items: Vec<ItemResult>,
-}
-
-/// Pairs per labelled item that calibration is measured on.
-const CALIBRATION_TOP: usize = 5;
-
-/// Shuffles a cross-validation averages over (seeds 1 to 3): with a few dozen items, one
-/// shuffle's figures move by several points with the split alone.
-const CV_SHUFFLES: u64 = 3;
-
-/// Labelled passages as the mapper learns from them: vectors, and each one's controls.
-pub struct Labelled {
-    pub vectors: Embeddings,
-    pub labels: Vec<Vec<usize>>,
-}
-
-impl Labelled {
-    fn empty(dim: usize) -> Self {
-        Self {
-            vectors: Embeddings::new(dim, Vec::new()),
-            labels: Vec::new(),
-        }
-    }
-
-    /// Reads a labelled-item file (`eval --gold`'s format) and embeds its texts.
-    pub fn load(
-        path: &Path,
-        embedder: &dyn Embedder,
-        index_of: &HashMap<&str, usize>,
-    ) -> Result<Self> {
-        let file = read_items(path)?;
-        let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
-        Ok(Self {
-            vectors: embedder.embed(&texts)?,
-            labels: item_labels(&file, path, index_of)?,
-        })
-    }
-
-    /// How many of the items carry a label (the others teach nothing).
-    pub fn labelled(&self) -> usize {
-        self.labels.iter().filter(|l| !l.is_empty()).count()
-    }
-
-    fn extend(&mut self, other: &Labelled) {
-        self.extend_rows(&other.vectors, &other.labels, 0..other.labels.len());
-    }
-
-    fn extend_rows(
-        &mut self,
-        vectors: &Embeddings,
-        labels: &[Vec<usize>],
-        rows: impl IntoIterator<Item = usize>,
-    ) {
-        let mut data = self.vectors.as_slice().to_vec();
-        for i in rows {
-            data.extend_from_slice(vectors.row(i));
-            self.labels.push(labels[i].clone());
-        }
-        self.vectors = Embeddings::new(vectors.dim(), data);
-    }
-}
-
-/// Each control ID's position in catalog order (the mapper's column).
-pub fn control_index(ids: &[String]) -> HashMap<&str, usize> {
-    ids.iter()
-        .enumerate()
-        .map(|(i, c)| (c.as_str(), i))
-        .collect()
-}
-
-/// Loads the `--learn` files (for [`Mapper::learn`]): their items, and how many labelled
-/// items each gave.
-pub fn load_labelled(
-    paths: &[PathBuf],
-    embedder: &dyn Embedder,
-    index_of: &HashMap<&str, usize>,
-) -> Result<(Labelled, Vec<LearnedFrom>)> {
-    let mut all = Labelled::empty(embedder.dim());
-    let mut from = Vec::new();
-    for path in paths {
-        let l = Labelled::load(path, embedder, index_of)?;
-        if l.labelled() == 0 {
-            bail!(
-                "{}: no item names a control, so there is nothing to learn",
-                path.display()
-            );
-        }
-        from.push(LearnedFrom {
-            file: path.display().to_string(),
-            items: l.labelled(),
-        });
-        all.extend(&l);
-    }
-    Ok((all, from))
-}
-
-/// Scores every row once, held out: the rows are dealt into folds (`fold_of`), and each fold
-/// is scored by the mapper after it learned from `base` and the other folds' labelled rows.
-/// The mapper is left as it was, having learned `base` only.
-fn cross_validated(
-    mapper: &mut Mapper,
-    base: &Labelled,
-    own: (&Embeddings, &[Vec<usize>]),
-    fold_of: &[usize],
-    folds: usize,
-    score: &dyn Fn(&Mapper) -> Vec<f32>,
-) -> Vec<f32> {
-    let n = mapper.n_controls();
-    let mut out = vec![0f32; fold_of.len() * n];
-    for f in 0..folds {
-        let mut train = Labelled::empty(own.0.dim());
-        train.extend(base);
-        train.extend_rows(
-            own.0,
-            own.1,
-            (0..fold_of.len()).filter(|&i| fold_of[i] != f),
-        );
-        mapper.learn(&train.vectors, &train.labels);
-        let scores = score(mapper);
-        for i in (0..fold_of.len()).filter(|&i| fold_of[i] == f) {
-            out[i * n..(i + 1) * n].copy_from_slice(&scores[i * n..(i + 1) * n]);
-        }
-    }
-    mapper.learn(&base.vectors, &base.labels);
-    out
-}
-
-/// Scores a labelled set as it is, or (`cv`) cross-validated over [`CV_SHUFFLES`] shuffles
-/// of its groups (`group_of` each row's item or document, `groups` how many): the first
-/// shuffle's scores and each row's controls ranked by them, and the ranking figures (the
-/// shuffles' mean).
-#[allow(clippy::too_many_arguments)]
-fn score_set(
-    mapper: &mut Mapper,
-    base: &Labelled,
-    vectors: &Embeddings,
-    gold: &[Vec<usize>],
-    group_of: &[usize],
-    groups: usize,
-    cv: Option<(usize, &'static str)>,
-    score: &dyn Fn(&Mapper) -> Vec<f32>,
-) -> (
-    Vec<f32>,
-    Vec<Vec<usize>>,
-    RankingMetrics,
-    Option<CrossValidation>,
-) {
-    let n = mapper.n_controls();
-    let Some((folds, by)) = cv else {
-        let scores = score(mapper);
-        let ranked = rank_rows(&scores, n);
-        let ranking = ranking_metrics(&ranked, gold);
-        return (scores, ranked, ranking, None);
-    };
-    let mut first = None;
-    let mut shuffles = Vec::new();
-    for seed in 1..=CV_SHUFFLES {
-        let fold_of_group = assign_folds(groups, folds, seed);
-        let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
-        let scores = cross_validated(mapper, base, (vectors, gold), &fold_of, folds, score);
-        let ranked = rank_rows(&scores, n);
-        shuffles.push(ranking_metrics(&ranked, gold));
-        first.get_or_insert((scores, ranked));
-    }
-    let (scores, ranked) = first.unwrap_or_default();
-    (
-        scores,
-        ranked,
-        mean_metrics(&shuffles),
-        Some(CrossValidation {
-            folds,
-            by,
-            shuffles,
-        }),
-    )
-}
-
-fn read_items(path: &Path) -> Result<ItemFile> {
-    let text = fs_err::read_to_string(path)?;
-    serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not an item file ({{\"items\": [{{\"id\", \"text\", \"annex_a\": [control IDs]}}]}})",
-            path.display()
-        )
-    })
-}
-
-fn item_labels(
-    file: &ItemFile,
-    path: &Path,
-    index_of: &HashMap<&str, usize>,
-) -> Result<Vec<Vec<usize>>> {
-    file.items
-        .iter()
-        .map(|i| {
-            gold_indices(
-                &i.annex_a,
-                index_of,
-                &format!("{} item {}", path.display(), i.id),
-            )
-        })
-        .collect()
-}
 
 /// The NIST crosswalk file, when this checkout sits beside the project's shared folder.
 fn default_items() -> Vec<PathBuf> {
@@ -308,12 +49,12 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
     }
     let model_dir = args.model.locate()?;
     if args.save_calibration {
-        model_calibration::check_can_save(&model_dir)?;
+        stored_calibration::check_can_save(&model_dir)?;
     }
     let embedder = args.model.load_from(&model_dir)?;
     let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
-    let (stored, passed_over) = model_calibration::applicable(
-        model_calibration::load(&model_dir)?,
+    let (stored, passed_over) = stored_calibration::applicable(
+        stored_calibration::load(&model_dir)?,
         embedder.model_id(),
         &args.weights.to_string(),
     );
@@ -343,7 +84,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         let ws = args
             .workspace
             .clone()
-            .unwrap_or_else(|| default_workspace(dir));
+            .unwrap_or_else(|| workspace::default_for(dir));
         datasets.push(eval_corpus(
             dir,
             &ws,
@@ -362,7 +103,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         let (Some(dir), Some(fitted)) = (&corpus, datasets.first()) else {
             unreachable!("--fit-calibration has a corpus (checked above)");
         };
-        let stored = model_calibration::StoredCalibration {
+        let stored = stored_calibration::StoredCalibration {
             model_id: embedder.model_id().to_string(),
             weights: args.weights.to_string(),
             calibration: mapper.calibration,
@@ -370,11 +111,11 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             ece: fitted.calibration.ece,
             ece_cross_validated: fitted.calibration_cross_validated.as_ref().map(|c| c.ece),
         };
-        model_calibration::save(&model_dir, &stored)?;
+        stored_calibration::save(&model_dir, &stored)?;
         if !cli.quiet {
             eprintln!(
                 "calibration stored in {}; run and eval use it with this model",
-                model_dir.join(model_calibration::FILE).display()
+                model_dir.join(stored_calibration::FILE).display()
             );
         }
     }
@@ -507,290 +248,4 @@ fn write_misses(out: &mut dyn Write, items: &[ItemResult]) -> std::io::Result<()
         writeln!(out, "             {}", i.excerpt)?;
     }
     Ok(())
-}
-
-fn gold_indices(
-    controls: &[String],
-    index_of: &HashMap<&str, usize>,
-    source: &str,
-) -> Result<Vec<usize>> {
-    controls
-        .iter()
-        .map(|c| {
-            index_of
-                .get(c.as_str())
-                .copied()
-                .with_context(|| format!("{source}: unknown control {c}"))
-        })
-        .collect()
-}
-
-fn eval_items(
-    path: &Path,
-    embedder: &dyn Embedder,
-    mapper: &mut Mapper,
-    ids: &[String],
-    index_of: &HashMap<&str, usize>,
-    base: &Labelled,
-    cv: Option<usize>,
-) -> Result<DatasetResult> {
-    let file = read_items(path)?;
-    let gold = item_labels(&file, path, index_of)?;
-    let texts: Vec<&str> = file.items.iter().map(|i| i.text.as_str()).collect();
-    let vectors = embedder.embed(&texts)?;
-    let contexts: Vec<Option<String>> = file.items.iter().map(|i| i.context.clone()).collect();
-    let contexts = Contexts::embed(embedder, &contexts, &mut ContextCache::default())?;
-    let sections = vec![None; texts.len()];
-    let score = |m: &Mapper| {
-        m.scores(&Batch {
-            vectors: &vectors,
-            texts: &texts,
-            contexts: &contexts,
-            sections: &sections,
-        })
-    };
-    let groups: Vec<usize> = (0..gold.len()).collect();
-    let (scores, ranked, ranking, cross_validation) = score_set(
-        mapper,
-        base,
-        &vectors,
-        &gold,
-        &groups,
-        groups.len(),
-        cv.map(|k| (k, "items")),
-        &score,
-    );
-    let n = mapper.n_controls();
-    let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
-    let names: Vec<(String, Option<u64>)> =
-        file.items.iter().map(|i| (i.id.clone(), None)).collect();
-    let items = item_results(&scores, &ranked, &gold, &names, &texts, ids);
-    Ok(DatasetResult {
-        name: path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        ranking,
-        calibration: calibrated(&mapper.calibration, &pairs),
-        calibration_cross_validated: None,
-        gaps: None,
-        cross_validation,
-        items,
-    })
-}
-
-fn calibrated(c: &Calibration, pairs: &[CalibrationPair]) -> CalibrationMetrics {
-    let conf: Vec<f32> = pairs.iter().map(|p| c.apply(p.features)).collect();
-    let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
-    calibration_metrics(&conf, &right)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn eval_corpus(
-    dir: &Path,
-    ws: &Path,
-    embedder: &dyn Embedder,
-    mapper: &mut Mapper,
-    ids: &[String],
-    index_of: &HashMap<&str, usize>,
-    fit: bool,
-    base: &Labelled,
-    cv: Option<usize>,
-) -> Result<DatasetResult> {
-    let gold = Gold::load(&dir.join("gold.yaml"))?;
-    let manifest = Manifest::load(ws, embedder.model_id());
-    let store = VectorStore::open(&ws.join("vectors.bin"), Some(embedder.model_id())).ok();
-    let (Some(store), false) = (store, manifest.documents.is_empty()) else {
-        bail!(
-            "no workspace for {} at {}; run `controlmap run {} --workspace {}` first",
-            dir.display(),
-            ws.display(),
-            dir.display(),
-            ws.display()
-        );
-    };
-    let row_of: HashMap<u64, usize> = (0..store.len()).map(|i| (store.id(i), i)).collect();
-    let passages: Vec<_> = manifest
-        .documents
-        .values()
-        .flat_map(|d| d.passages.iter())
-        .collect();
-    let mut data = Vec::with_capacity(passages.len() * store.dim());
-    for p in &passages {
-        let row = row_of
-            .get(&p.id)
-            .with_context(|| format!("workspace {} is out of date; run again", ws.display()))?;
-        data.extend(store.vector(*row));
-    }
-    let vectors = Embeddings::new(store.dim(), data);
-
-    // Labels to passages: a passage carries a label when it holds the quote, or lies inside it
-    // (a quote that spans passages labels each of them).
-    let squashed: Vec<String> = passages.iter().map(|p| squash(&p.text)).collect();
-    let mut labels: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); passages.len()];
-    let mut covered = BTreeSet::new();
-    for l in &gold.labels {
-        let q = squash(&l.quote);
-        let controls = gold_indices(&l.controls, index_of, "gold.yaml")?;
-        for (i, p) in passages.iter().enumerate() {
-            if p.document == l.file
-                && (squashed[i].contains(&q)
-                    || (squashed[i].len() >= 40 && q.contains(&squashed[i])))
-            {
-                labels[i].extend(controls.iter().copied());
-            }
-        }
-        covered.extend(l.controls.iter().cloned());
-    }
-    let gold_lists: Vec<Vec<usize>> = labels.iter().map(|s| s.iter().copied().collect()).collect();
-    // Each passage's document: the groups of calibration's and learning's cross-validation.
-    let mut doc_of = HashMap::new();
-    let groups: Vec<usize> = passages
-        .iter()
-        .map(|p| {
-            let k = doc_of.len();
-            *doc_of.entry(p.document.as_str()).or_insert(k)
-        })
-        .collect();
-
-    // Calibration is measured (and fitted) on every document's passages: the documents outside
-    // the catalog's scope are the gold's examples of passages about nothing, which in-scope
-    // documents have too. Statuses and gaps are assessed as `run` does, with them muted.
-    // The heading paths `run` embedded are read from the workspace, not embedded again; eval
-    // leaves the workspace as it found it.
-    let mut contexts = ContextCache::load(ws, embedder.model_id());
-    let prepared = Prepared::new(mapper, embedder, &passages, &mut contexts)?;
-    let scope = std::mem::replace(&mut mapper.scope, Scope::everything());
-    let score = |m: &Mapper| map_prepared(m, &passages, &vectors, &prepared).scores;
-    let (mut scores, ranked_all, ranking, cross_validation) = score_set(
-        mapper,
-        base,
-        &vectors,
-        &gold_lists,
-        &groups,
-        doc_of.len(),
-        cv.map(|k| (k, "documents")),
-        &score,
-    );
-    mapper.scope = scope;
-    let n = mapper.n_controls();
-    let names: Vec<(String, Option<u64>)> = passages
-        .iter()
-        .map(|p| (place(&p.document, p.page, &p.heading_path()), Some(p.id)))
-        .collect();
-    let texts: Vec<&str> = passages.iter().map(|p| p.text.as_str()).collect();
-    let items = item_results(&scores, &ranked_all, &gold_lists, &names, &texts, ids);
-
-    // Documents the gold labels nowhere (the travel policy, the brand guidelines) are about
-    // no control.
-    let labelled_docs: BTreeSet<&str> = gold.labels.iter().map(|l| l.file.as_str()).collect();
-    let about_nothing: Vec<bool> = passages
-        .iter()
-        .map(|p| !labelled_docs.contains(p.document.as_str()))
-        .collect();
-    let pairs = calibration_pairs(
-        &scores,
-        n,
-        &gold_lists,
-        &about_nothing,
-        &groups,
-        CALIBRATION_TOP,
-    );
-    let mut cross_validated = None;
-    if fit {
-        mapper.calibration = fit_calibration(&pairs);
-        let cv = cross_validated_confidence(&pairs, 5);
-        let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
-        cross_validated = Some(calibration_metrics(&cv, &right));
-    }
-
-    mapper.scope.mute_outside(&mut scores, n, &passages);
-    let confidence = mapper.calibration.confidence(&scores, n);
-    let statuses = assess(&scores, &confidence, n, Thresholds::default());
-    let reported: Vec<String> = statuses
-        .iter()
-        .zip(ids)
-        .filter(|(a, _)| a.status == Status::Gap)
-        .map(|(_, id)| id.clone())
-        .collect();
-    Ok(DatasetResult {
-        name: format!("{} (gold.yaml)", dir.display()),
-        ranking,
-        calibration: calibrated(&mapper.calibration, &pairs),
-        calibration_cross_validated: cross_validated,
-        gaps: Some(gap_metrics(&reported, &gold.gaps, &covered)),
-        cross_validation,
-        items,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use controlmap_models::{BertEmbedder, DeviceChoice, testing::TinyModel};
-
-    use super::*;
-
-    #[test]
-    fn cross_validation_scores_each_row_by_a_mapper_that_never_saw_its_label() {
-        let dir = tempfile::tempdir().unwrap();
-        TinyModel::default().write(dir.path()).unwrap();
-        let e = BertEmbedder::load(dir.path(), DeviceChoice::Cpu).unwrap();
-        let mut mapper = Mapper::new(&Catalog::builtin(), &e, "probe=1".parse().unwrap()).unwrap();
-        let texts = [
-            "expense claims are filed monthly",
-            "travel is booked through the portal",
-            "the canteen opens at noon",
-            "visitors sign in at reception",
-            "parking permits are renewed yearly",
-        ];
-        let vectors = e.embed(&texts).unwrap();
-        let labels: Vec<Vec<usize>> = vec![vec![3], vec![3, 7], vec![], vec![12], vec![7]];
-        let base = Labelled {
-            vectors: e.embed(&["the fire alarm is tested weekly"]).unwrap(),
-            labels: vec![vec![20]],
-        };
-        mapper.learn(&base.vectors, &base.labels);
-        let texts_ref: Vec<&str> = texts.to_vec();
-        let contexts = Contexts::none(texts.len());
-        let sections = vec![None; texts.len()];
-        let score = |m: &Mapper| {
-            m.scores(&Batch {
-                vectors: &vectors,
-                texts: &texts_ref,
-                contexts: &contexts,
-                sections: &sections,
-            })
-        };
-        let before = score(&mapper);
-        let fold_of = [0, 1, 0, 2, 1];
-        let cv = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
-
-        let n = mapper.n_controls();
-        for (i, &fold) in fold_of.iter().enumerate() {
-            // What a mapper taught the base and exactly the other folds' labelled rows gives.
-            let mut train = Labelled::empty(vectors.dim());
-            train.extend(&base);
-            train.extend_rows(&vectors, &labels, (0..5).filter(|&j| fold_of[j] != fold));
-            let mut m = Mapper::new(&Catalog::builtin(), &e, "probe=1".parse().unwrap()).unwrap();
-            m.learn(&train.vectors, &train.labels);
-            let expected = score(&m);
-            assert_eq!(
-                cv[i * n..(i + 1) * n],
-                expected[i * n..(i + 1) * n],
-                "row {i}"
-            );
-        }
-        // Learning everything (each row its own label too) scores differently.
-        let mut all = Labelled::empty(vectors.dim());
-        all.extend(&base);
-        all.extend_rows(&vectors, &labels, 0..5);
-        mapper.learn(&all.vectors, &all.labels);
-        assert_ne!(score(&mapper), cv);
-        // And the cross-validation left the mapper as it found it.
-        mapper.learn(&base.vectors, &base.labels);
-        let again = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
-        assert_eq!(again, cv);
-        assert_eq!(score(&mapper), before);
-        assert_eq!(mapper.learned(), 1);
-    }
 }

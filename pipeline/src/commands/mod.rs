@@ -1,4 +1,13 @@
-//! One module per subcommand.
+//! The command line as a face over the library: one module per subcommand, each parsing its
+//! arguments ([`crate::cli`]), calling the library and printing. Here: the dispatch, exit
+//! codes, and what several commands share (loading the model, colour).
+
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+
+use clap::Parser;
+use controlmap_models::{BertEmbedder, EmbedderOptions, ModelSearch, locate_model};
+
+use crate::cli::{Cli, ColorChoice, Command, ModelArgs, RunArgs};
 
 pub mod embed;
 pub mod eval;
@@ -15,3 +24,94 @@ pub mod tune;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Findings(pub String);
+
+/// Exit codes: 0 done, 1 done with findings the user asked to fail on (`--fail-on-gaps`),
+/// 2 error (usage errors are clap's 2 as well).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        controlmap_models::set_cpu_threads(n);
+    }
+    crate::messages::set_quiet(cli.quiet);
+    let result = match &cli.command {
+        Command::Run(args) => run::run(args, &cli),
+        Command::Search(args) => search::run(args, &cli),
+        Command::Eval(args) => eval::run(args, &cli),
+        Command::Embed(args) => embed::run(args, &cli),
+        Command::Report(args) => report::run(args, &cli),
+        Command::Review(args) => review::run(args, &cli),
+        Command::Serve(args) => serve::run(args, &cli),
+        Command::Tune(args) => tune::run(args, &cli),
+        Command::ParseWorker(args) => parse_worker::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(findings) = e.downcast_ref::<Findings>() {
+                eprintln!("{findings}");
+                return ExitCode::from(1);
+            }
+            let broken_pipe = e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                || e.downcast_ref::<crate::Error>()
+                    .is_some_and(crate::Error::is_broken_pipe);
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+impl ModelArgs {
+    /// The model directory found from `dir` (see [`locate_model`]).
+    pub fn locate(&self) -> anyhow::Result<PathBuf> {
+        Ok(locate_model(&ModelSearch::from_env(self.dir.clone()))?)
+    }
+
+    /// The model found from `dir`, loaded on `device` in `precision`.
+    pub fn load(&self) -> anyhow::Result<BertEmbedder> {
+        self.load_from(&self.locate()?)
+    }
+
+    /// The model in `model_dir`, loaded on `device` in `precision`.
+    pub fn load_from(&self, model_dir: &std::path::Path) -> anyhow::Result<BertEmbedder> {
+        Ok(BertEmbedder::load_with(
+            model_dir,
+            EmbedderOptions {
+                device: self.device,
+                precision: self.precision,
+                ..Default::default()
+            },
+        )?)
+    }
+}
+
+impl RunArgs {
+    /// How `run` reads files: the limits given, and PDF/DOCX in worker processes of this
+    /// same program.
+    pub fn parse_options(&self) -> crate::ingest::parse::ParseOptions {
+        crate::ingest::parse::ParseOptions {
+            max_bytes: self.max_file_size,
+            timeout: (self.parse_timeout > 0)
+                .then(|| std::time::Duration::from_secs(self.parse_timeout)),
+            worker: std::env::current_exe().ok(),
+        }
+    }
+}
+
+impl ColorChoice {
+    /// Colour stdout? `auto` means: a terminal, and `NO_COLOR` unset.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! `controlmap parse-worker FILE` (hidden): parses one file in this process and prints the
-//! outcome as JSON on stdout, for [`crate::parse::contain`], which starts one such process
+//! outcome as JSON on stdout, for [`crate::ingest::parse::contain`], which starts one such process
 //! per PDF or DOCX and stops it at the time limit.
 
 use anyhow::Result;
@@ -8,7 +8,8 @@ use crate::cli::ParseWorkerArgs;
 
 /// For tests of containment: `hang:NAME`, `abort:NAME` or `alloc:NAME` makes the worker
 /// hang, abort or ask for more memory than it may have on a file whose path contains
-/// NAME, as a parser might on a hostile file.
+/// NAME, as a parser might on a hostile file. Only with the `test-aids` feature.
+#[cfg(feature = "test-aids")]
 const TEST_HOSTILE: &str = "CONTROLMAP_TEST_HOSTILE";
 
 /// Most address space a worker may map: a PDF or zip bomb fails here, as that file's
@@ -35,6 +36,16 @@ pub fn run(args: &ParseWorkerArgs) -> Result<()> {
     limit_memory();
     // A panic's message goes into the failure reason; don't also print it.
     std::panic::set_hook(Box::new(|_| {}));
+    #[cfg(feature = "test-aids")]
+    act_hostile(args)?;
+    let mut out = std::io::stdout().lock();
+    crate::ingest::parse::contain::worker_main(&args.file, &mut out)?;
+    Ok(())
+}
+
+/// Behaves as [`TEST_HOSTILE`] asks, on a file it names.
+#[cfg(feature = "test-aids")]
+fn act_hostile(args: &ParseWorkerArgs) -> Result<()> {
     if let Ok(spec) = std::env::var(TEST_HOSTILE)
         && let Some((behaviour, name)) = spec.split_once(':')
         && args.file.to_string_lossy().contains(name)
@@ -52,7 +63,5 @@ pub fn run(args: &ParseWorkerArgs) -> Result<()> {
             _ => {}
         }
     }
-    let mut out = std::io::stdout().lock();
-    crate::parse::contain::worker_main(&args.file, &mut out)?;
     Ok(())
 }

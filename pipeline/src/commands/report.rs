@@ -9,14 +9,12 @@ use anyhow::Result;
 use super::Findings;
 use crate::{
     cli::{Cli, Format, ReportArgs},
-    report::{ReportFile, Written, write_outputs},
+    report::{Report, Written, write_outputs},
+    workspace,
 };
 
 pub fn run(args: &ReportArgs, cli: &Cli) -> Result<()> {
-    let workspace = args
-        .workspace
-        .clone()
-        .unwrap_or_else(|| ".controlmap".into());
+    let workspace = workspace::given_or_default(args.workspace.as_deref());
     let written = write_outputs(&workspace)?;
     print(&written, args.format, cli)?;
     fail_on_gaps(&written.report, args.fail_on_gaps)
@@ -42,7 +40,7 @@ pub fn print(written: &Written, format: Format, cli: &Cli) -> Result<()> {
 }
 
 /// With `--fail-on-gaps`, [`Findings`] (exit code 1) when a control is a gap.
-pub fn fail_on_gaps(report: &ReportFile, fail: bool) -> Result<()> {
+pub fn fail_on_gaps(report: &Report, fail: bool) -> Result<()> {
     let gaps = report.gaps();
     if !fail || gaps.is_empty() {
         return Ok(());

@@ -1,71 +1,16 @@
 //! `controlmap serve`: the web UI on a local address (see [`crate::serve`] for the pages and
 //! the security model).
 
-use std::{net::SocketAddr, path::PathBuf};
-
 use anyhow::{Context, Result};
-use controlmap_models::DeviceChoice;
 
 use crate::{
-    cli::Cli,
+    cli::{Cli, ServeArgs},
     serve::{self, Access, Config},
+    workspace,
 };
 
-/// Serve the web UI: coverage, controls and their evidence, the review queue, search,
-/// documents and the exports, for a workspace `controlmap run` wrote.
-#[derive(Debug, clap::Args)]
-pub struct ServeArgs {
-    /// The workspace `run` wrote [default: .controlmap in the current folder].
-    #[arg(long, short)]
-    pub workspace: Option<PathBuf>,
-
-    /// Address to listen on. Loopback needs no token; any other address needs --token or
-    /// --tokens-file. Port 0 picks a free port (the URL is printed on stdout).
-    #[arg(long, default_value = serve::DEFAULT_BIND)]
-    pub bind: SocketAddr,
-
-    /// An access token every request must carry (`Authorization: Bearer TOKEN`, or open
-    /// /login?token=TOKEN once for a cookie); at least 16 characters.
-    #[arg(
-        long,
-        env = "CONTROLMAP_TOKEN",
-        conflicts_with = "tokens_file",
-        hide_env_values = true
-    )]
-    pub token: Option<String>,
-
-    /// A file of per-reviewer tokens, one `name:token` a line; each decision records the
-    /// name of the token it came with.
-    #[arg(long)]
-    pub tokens_file: Option<PathBuf>,
-
-    /// Show the pages without any action, and refuse every change (for auditors).
-    #[arg(long)]
-    pub read_only: bool,
-
-    /// Who decisions are recorded for, without a tokens file [default: $CONTROLMAP_REVIEWER,
-    /// then the operating-system user].
-    #[arg(long, env = "CONTROLMAP_REVIEWER")]
-    pub reviewer: Option<String>,
-
-    /// Open the UI in the default browser once the server listens.
-    #[arg(long)]
-    pub open: bool,
-
-    /// Model directory for search (must be the model the workspace was built with).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-
-    /// Where the search model runs: auto, cpu, cuda or metal.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
-}
-
 pub fn run(args: &ServeArgs, cli: &Cli) -> Result<()> {
-    let workspace = args
-        .workspace
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(".controlmap"));
+    let workspace = workspace::given_or_default(args.workspace.as_deref());
     let access = match (&args.token, &args.tokens_file) {
         (Some(t), _) => {
             serve::auth_check_token(t).context("--token")?;
@@ -91,6 +36,7 @@ pub fn run(args: &ServeArgs, cli: &Cli) -> Result<()> {
             .unwrap_or_else(crate::review::default_reviewer),
         model: args.model.clone(),
         device: args.device,
+        precision: args.precision,
     };
     config.check()?;
     let login = args.token.clone();
@@ -102,7 +48,7 @@ pub fn run(args: &ServeArgs, cli: &Cli) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the server's runtime")?;
-    runtime.block_on(serve::serve(config, move |url| {
+    Ok(runtime.block_on(serve::serve(config, move |url| {
         if !quiet {
             eprintln!(
                 "serving {url}{}; Ctrl-C stops",
@@ -116,7 +62,7 @@ pub fn run(args: &ServeArgs, cli: &Cli) -> Result<()> {
             };
             open_browser(&target, quiet);
         }
-    }))
+    }))?)
 }
 
 /// Best effort: `xdg-open` (or `open` on macOS); a note if neither works.

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::cli::{Cli, TuneArgs};
-use crate::commands::run::{bar, note};
-use crate::manifest::sha256_file;
+use crate::ingest::manifest::sha256_file;
+use crate::messages::{bar, note};
 
 /// The training pairs a catalog gives: (evidence example, control index) and the controls'
 /// descriptions, in catalog order.
@@ -29,7 +29,7 @@ pub fn catalog_pairs(catalog: &Catalog) -> (Vec<(String, usize)>, Vec<String>) {
     (anchors, targets)
 }
 
-pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
+pub fn run(args: &TuneArgs, _cli: &Cli) -> Result<()> {
     let started = Instant::now();
     if args.model.precision != Precision::F32 {
         bail!(
@@ -62,20 +62,17 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         seed: args.seed,
         ..Default::default()
     };
-    note(
-        cli.quiet,
-        format_args!(
-            "tuning {} on {} evidence examples of {} controls ({catalog_name} catalog): \
+    note(format_args!(
+        "tuning {} on {} evidence examples of {} controls ({catalog_name} catalog): \
              {} epoch(s), seed {}",
-            base.display(),
-            anchors.len(),
-            targets.len(),
-            options.epochs,
-            options.seed
-        ),
-    );
+        base.display(),
+        anchors.len(),
+        targets.len(),
+        options.epochs,
+        options.seed
+    ));
     let steps = anchors.len().div_ceil(options.batch_size) * options.epochs;
-    let bar = bar(steps as u64, "tune", cli.quiet);
+    let bar = bar(steps as u64, "tune");
     let anchor_refs: Vec<(&str, usize)> = anchors.iter().map(|(t, k)| (t.as_str(), *k)).collect();
     let target_refs: Vec<&str> = targets.iter().map(String::as_str).collect();
     let summary = tuner.train(&anchor_refs, &target_refs, &options, &mut |s| {
@@ -118,7 +115,7 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         .save(&args.out, &provenance)
         .with_context(|| format!("writing the tuned model to {}", args.out.display()))?;
     // A calibration fitted for the model tuned here before does not hold for this one.
-    let stale = args.out.join(crate::model_calibration::FILE);
+    let stale = args.out.join(crate::mapping::stored_calibration::FILE);
     if stale.is_file() {
         fs_err::remove_file(&stale)?;
     }
@@ -127,18 +124,15 @@ pub fn run(args: &TuneArgs, cli: &Cli) -> Result<()> {
         .iter()
         .map(|l| format!("{l:.3}"))
         .collect();
-    note(
-        cli.quiet,
-        format_args!(
-            "tuned model written to {} in {seconds:.0} s ({} steps; loss by epoch {}); \
+    note(format_args!(
+        "tuned model written to {} in {seconds:.0} s ({} steps; loss by epoch {}); \
              provenance in {PROVENANCE_FILE}.\n\
              Use it with --model {0} (or CONTROLMAP_MODEL={0}); a workspace built with \
              another model embeds its passages again on the next run.",
-            args.out.display(),
-            summary.steps,
-            losses.join(", "),
-        ),
-    );
+        args.out.display(),
+        summary.steps,
+        losses.join(", "),
+    ));
     Ok(())
 }
 

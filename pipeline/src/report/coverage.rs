@@ -1,139 +1,15 @@
-//! `report.json` as the outputs read it back ([`ReportFile`]), and each control's
-//! [`Coverage`] once reviewers' decisions are applied to what the mapper found.
-//!
-//! The fields the outputs use are typed; every other field (thresholds, timings, whatever a
-//! later mapper adds) is kept as it was read, so `controlmap report` rewrites `report.json`
-//! without losing anything `run` wrote.
+//! Each control's [`Coverage`] once reviewers' decisions are applied to what the mapper
+//! found: the rule the reports, the terminal table and the web UI all show.
 
 use std::collections::{HashMap, HashSet};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Map;
 
-use super::{FileCounts, Report, StatusCounts};
+use super::file::{Coverage, CoverageCounts, DecisionNote, EvidenceEntry, Report, Review};
 use crate::review::{
-    Decision, Verdict,
+    Decision,
     suggestions::{Item, Status as ItemStatus},
 };
-
-/// Where a control stands once review is taken into account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Coverage {
-    /// A reviewer accepted (or linked by hand) a passage that is still in the policy folder.
-    Covered,
-    /// The mapper found evidence that no reviewer has accepted yet.
-    Proposed,
-    /// Only low-confidence mentions.
-    Weak,
-    /// Nothing: the mapper found no evidence, or reviewers rejected all it suggested.
-    #[default]
-    Gap,
-    /// A reviewer marked the control not applicable, with a justification.
-    NotApplicable,
-}
-
-impl Coverage {
-    /// Every status, from best covered to not applicable.
-    pub const ALL: [Coverage; 5] = [
-        Coverage::Covered,
-        Coverage::Proposed,
-        Coverage::Weak,
-        Coverage::Gap,
-        Coverage::NotApplicable,
-    ];
-
-    /// How people read it (`not applicable` with a space; JSON has `not_applicable`).
-    pub fn label(self) -> &'static str {
-        match self {
-            Coverage::Covered => "covered",
-            Coverage::Proposed => "proposed",
-            Coverage::Weak => "weak",
-            Coverage::Gap => "gap",
-            Coverage::NotApplicable => "not applicable",
-        }
-    }
-
-    /// A name without spaces, for CSS classes.
-    pub fn key(self) -> &'static str {
-        match self {
-            Coverage::NotApplicable => "na",
-            other => other.label(),
-        }
-    }
-}
-
-/// How many controls have each coverage status.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CoverageCounts {
-    pub covered: usize,
-    pub proposed: usize,
-    pub weak: usize,
-    pub gap: usize,
-    pub not_applicable: usize,
-}
-
-impl CoverageCounts {
-    pub fn add(&mut self, c: Coverage) {
-        *self.get_mut(c) += 1;
-    }
-
-    pub fn get(&self, c: Coverage) -> usize {
-        match c {
-            Coverage::Covered => self.covered,
-            Coverage::Proposed => self.proposed,
-            Coverage::Weak => self.weak,
-            Coverage::Gap => self.gap,
-            Coverage::NotApplicable => self.not_applicable,
-        }
-    }
-
-    fn get_mut(&mut self, c: Coverage) -> &mut usize {
-        match c {
-            Coverage::Covered => &mut self.covered,
-            Coverage::Proposed => &mut self.proposed,
-            Coverage::Weak => &mut self.weak,
-            Coverage::Gap => &mut self.gap,
-            Coverage::NotApplicable => &mut self.not_applicable,
-        }
-    }
-
-    pub fn total(&self) -> usize {
-        Coverage::ALL.iter().map(|&c| self.get(c)).sum()
-    }
-}
-
-/// Where a (passage, control) pair stands in review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Review {
-    /// Suggested, not decided.
-    #[default]
-    Pending,
-    Accepted,
-    Rejected,
-    /// Mapped by hand.
-    Linked,
-    /// Decided on a passage whose text is no longer in the policy folder.
-    Stale,
-}
-
-impl Review {
-    pub fn label(self) -> &'static str {
-        match self {
-            Review::Pending => "pending",
-            Review::Accepted => "accepted",
-            Review::Rejected => "rejected",
-            Review::Linked => "linked",
-            Review::Stale => "stale",
-        }
-    }
-
-    /// Accepted or linked: evidence a reviewer vouched for.
-    pub fn is_evidence(self) -> bool {
-        matches!(self, Review::Accepted | Review::Linked)
-    }
-}
 
 impl From<ItemStatus> for Review {
     fn from(s: ItemStatus) -> Self {
@@ -147,16 +23,6 @@ impl From<ItemStatus> for Review {
     }
 }
 
-/// The current decision on a pair, as the reports show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DecisionNote {
-    pub verdict: Verdict,
-    pub reviewer: String,
-    pub decided_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-}
-
 impl From<&Decision> for DecisionNote {
     fn from(d: &Decision) -> Self {
         DecisionNote {
@@ -168,188 +34,7 @@ impl From<&Decision> for DecisionNote {
     }
 }
 
-/// `report.json`, as the outputs read and rewrite it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ReportFile {
-    pub schema_version: u32,
-    #[serde(default)]
-    pub tool: String,
-    #[serde(default)]
-    pub policy_folder: String,
-    #[serde(default)]
-    pub workspace: String,
-    #[serde(default)]
-    pub model: String,
-    #[serde(default)]
-    pub catalog: String,
-    #[serde(default)]
-    pub files: FileCounts,
-    /// Controls per status of the mapper alone.
-    #[serde(default)]
-    pub summary: StatusCounts,
-    /// Controls per coverage status, review included (schema 2).
-    #[serde(default)]
-    pub coverage: CoverageCounts,
-    #[serde(default)]
-    pub objectives: Vec<ObjectiveEntry>,
-    #[serde(default)]
-    pub file_outcomes: Vec<FileOutcomeEntry>,
-    /// Everything else `run` wrote, kept as it was.
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectiveEntry {
-    pub id: String,
-    #[serde(default)]
-    pub title: String,
-    /// This objective's controls per coverage status (schema 2).
-    #[serde(default)]
-    pub coverage: CoverageCounts,
-    #[serde(default)]
-    pub controls: Vec<ControlEntry>,
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ControlEntry {
-    pub id: String,
-    #[serde(default)]
-    pub title: String,
-    /// The mapper's status: `evidence`, `weak` or `gap`.
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub best_score: f32,
-    /// Where the control stands with review taken into account (schema 2).
-    #[serde(default)]
-    pub coverage: Coverage,
-    /// Why the control is not applicable, as the reviewer wrote it (schema 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub justification: Option<String>,
-    /// The mapper's suggestions, best first.
-    #[serde(default)]
-    pub evidence: Vec<EvidenceEntry>,
-    /// Passages decided for this control that the mapper did not suggest this time: linked
-    /// by hand, decided in an earlier run, or stale (schema 2).
-    #[serde(default)]
-    pub reviewed_evidence: Vec<EvidenceEntry>,
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvidenceEntry {
-    #[serde(default)]
-    pub passage_id: Option<u64>,
-    pub content_hash: String,
-    #[serde(default)]
-    pub document: String,
-    #[serde(default)]
-    pub heading: String,
-    #[serde(default)]
-    pub page: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score: Option<f32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<f32>,
-    /// Why the mapper suggested it (reports from before rationales have none).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rationale: Option<crate::map::Rationale>,
-    #[serde(default)]
-    pub text: String,
-    /// Where the pair stands in review (schema 2).
-    #[serde(default)]
-    pub review: Review,
-    /// The current decision on the pair, if any (schema 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<DecisionNote>,
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
-impl EvidenceEntry {
-    /// The mapper's confidence for the pair: its calibrated confidence where the report has
-    /// one, else the passage's score.
-    pub fn confidence(&self) -> Option<f32> {
-        self.confidence.or(self.score)
-    }
-
-    /// Where the passage is: `document p.N › heading`.
-    pub fn location(&self) -> String {
-        let mut s = self.document.clone();
-        if let Some(p) = self.page {
-            s.push_str(&format!(" p.{p}"));
-        }
-        if !self.heading.is_empty() {
-            s.push_str(" › ");
-            s.push_str(&self.heading);
-        }
-        s
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileOutcomeEntry {
-    pub path: String,
-    /// `parsed`, `unchanged`, `skipped` or `failed`.
-    #[serde(default)]
-    pub outcome: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Read, but outside the catalog's scope: evidence for nothing.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub out_of_scope: bool,
-    #[serde(flatten)]
-    pub rest: Map<String, Value>,
-}
-
-impl ControlEntry {
-    /// Every passage listed for the control: suggestions, then reviewed ones.
-    pub fn all_evidence(&self) -> impl Iterator<Item = &EvidenceEntry> {
-        self.evidence.iter().chain(&self.reviewed_evidence)
-    }
-
-    /// The passages the Statement of Applicability cites: all those reviewers accepted when
-    /// the control is covered; the best three suggestions not rejected when it is proposed or
-    /// weak.
-    pub fn references(&self) -> Vec<&EvidenceEntry> {
-        match self.coverage {
-            Coverage::Covered => self
-                .all_evidence()
-                .filter(|e| e.review.is_evidence())
-                .collect(),
-            Coverage::Proposed | Coverage::Weak => self
-                .evidence
-                .iter()
-                .filter(|e| e.review == Review::Pending)
-                .take(3)
-                .collect(),
-            Coverage::Gap | Coverage::NotApplicable => Vec::new(),
-        }
-    }
-}
-
-impl ReportFile {
-    /// The report `run` built, as the outputs read it.
-    pub fn from_report(report: &Report) -> serde_json::Result<Self> {
-        serde_json::from_value(serde_json::to_value(report)?)
-    }
-
-    /// Every control, in report order.
-    pub fn controls(&self) -> impl Iterator<Item = &ControlEntry> {
-        self.objectives.iter().flat_map(|o| &o.controls)
-    }
-
-    /// Controls that are gaps once review is taken into account.
-    pub fn gaps(&self) -> Vec<&ControlEntry> {
-        self.controls()
-            .filter(|c| c.coverage == Coverage::Gap)
-            .collect()
-    }
-
+impl Report {
     /// Sets every control's coverage, every evidence entry's review state and decision, and
     /// the counts, from `items` (the workspace's review items, as
     /// [`crate::review::suggestions::ReviewWorkspace::items`] makes them) and the controls
@@ -430,10 +115,11 @@ fn reviewed_entry(i: &Item) -> EvidenceEntry {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::review::Verdict;
     use serde_json::json;
 
     /// A report of two objectives: A.2.2 evidence (two passages), A.2.3 weak, A.5.2 gap.
-    pub(crate) fn sample() -> ReportFile {
+    pub(crate) fn sample() -> Report {
         serde_json::from_value(json!({
             "schema_version": 1,
             "tool": "controlmap 0.1.0",
@@ -494,7 +180,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn coverage_of(r: &ReportFile) -> Vec<(&str, Coverage)> {
+    fn coverage_of(r: &Report) -> Vec<(&str, Coverage)> {
         r.controls().map(|c| (c.id.as_str(), c.coverage)).collect()
     }
 
@@ -588,7 +274,7 @@ pub(crate) mod tests {
         assert_eq!(c["evidence"][0]["score"], 0.8_f32 as f64);
         assert_eq!(c["evidence"][0]["review"], "pending");
         assert_eq!(v["objectives"][1]["controls"][0]["coverage"], "gap");
-        let again: ReportFile = serde_json::from_value(v.clone()).unwrap();
+        let again: Report = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&again).unwrap(), v);
     }
 }

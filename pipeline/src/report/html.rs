@@ -7,7 +7,7 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::coverage::{ControlEntry, Coverage, EvidenceEntry, ReportFile, Review};
+use super::file::{ControlEntry, Coverage, EvidenceEntry, Report, Review};
 
 /// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
 pub const CSS: &str = r#"
@@ -78,7 +78,7 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 "#;
 
 /// The whole page.
-pub fn render(report: &ReportFile) -> String {
+pub fn render(report: &Report) -> String {
     let gaps = report.gaps();
     let unread: Vec<_> = report
         .file_outcomes
@@ -207,7 +207,7 @@ pub fn render(report: &ReportFile) -> String {
 
 /// What shaped the confidences, from the fields `run` wrote: the calibration (when not the
 /// built-in one) and the label files the mapper learned from. `None` for a plain run.
-fn how_mapped(report: &ReportFile) -> Option<String> {
+fn how_mapped(report: &Report) -> Option<String> {
     let mut parts = Vec::new();
     let stored = report
         .rest
@@ -370,14 +370,12 @@ mod tests {
         r.apply_review(&[], &HashMap::new());
         assert!(!render(&r).contains("out-of-scope"));
         for (path, out_of_scope) in [("travel.docx", true), ("ai-policy.md", false)] {
-            r.file_outcomes
-                .push(crate::report::coverage::FileOutcomeEntry {
-                    path: path.into(),
-                    outcome: "parsed".into(),
-                    reason: None,
-                    out_of_scope,
-                    rest: Default::default(),
-                });
+            r.file_outcomes.push(crate::report::FileOutcome {
+                path: path.into(),
+                outcome: "parsed".into(),
+                out_of_scope,
+                ..Default::default()
+            });
         }
         r.files.out_of_scope = 1;
         let page = render(&r);

@@ -4,56 +4,25 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
-
-use super::{REPORT_SCHEMA_VERSION, coverage::ReportFile, html, register};
-use crate::review::{Store, suggestions::ReviewWorkspace};
-
-pub const REPORT_JSON: &str = "report.json";
-pub const REPORT_HTML: &str = "report.html";
-pub const EVIDENCE_CSV: &str = "evidence.csv";
-pub const SOA_CSV: &str = "soa.csv";
+use super::{REPORT_SCHEMA_VERSION, file::Report, html, register};
+use crate::{
+    error::Result,
+    review::{Store, suggestions::ReviewWorkspace},
+    workspace::{EVIDENCE_CSV, REPORT_HTML, REPORT_JSON, SOA_CSV, write_whole},
+};
 
 /// The report as written, and where.
 #[derive(Debug)]
 pub struct Written {
-    pub report: ReportFile,
+    pub report: Report,
     /// `report.json`, `report.html`, `evidence.csv`, `soa.csv`, in that order.
     pub files: Vec<PathBuf>,
 }
 
-/// Reads `report.json` from `workspace`.
-pub fn read_report(workspace: &Path) -> Result<ReportFile> {
-    let path = workspace.join(REPORT_JSON);
-    if !path.is_file() {
-        bail!(
-            "{} has no report; run `controlmap run POLICY_DIR --workspace {}` first",
-            workspace.display(),
-            workspace.display()
-        );
-    }
-    let text = fs_err::read_to_string(&path)?;
-    let report: ReportFile = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a report controlmap can read; run `controlmap run` again to rewrite it",
-            path.display()
-        )
-    })?;
-    if report.schema_version > REPORT_SCHEMA_VERSION {
-        bail!(
-            "{} has schema version {}, newer than the {REPORT_SCHEMA_VERSION} this controlmap \
-             knows; use a newer controlmap",
-            path.display(),
-            report.schema_version
-        );
-    }
-    Ok(report)
-}
-
 /// The workspace's `report.json` with its current review decisions applied, at the current
 /// schema version: what the outputs are made from, and what the web UI shows.
-pub fn reviewed_report(workspace: &Path) -> Result<ReportFile> {
-    let mut report = read_report(workspace)?;
+pub fn reviewed_report(workspace: &Path) -> Result<Report> {
+    let mut report = Report::load(workspace)?;
     match Store::open_if_exists(workspace)? {
         Some(store) => {
             let current = store.current_decisions()?;
@@ -69,7 +38,7 @@ pub fn reviewed_report(workspace: &Path) -> Result<ReportFile> {
 
 /// Every output file's name and contents, made from a reviewed report: `report.json`,
 /// `report.html`, `evidence.csv`, `soa.csv`, in that order.
-pub fn render_outputs(report: &ReportFile) -> Result<Vec<(&'static str, Vec<u8>)>> {
+pub fn render_outputs(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>> {
     let mut json = serde_json::to_vec_pretty(report)?;
     json.push(b'\n');
     let html = html::render(report);
@@ -97,14 +66,4 @@ pub fn write_outputs(workspace: &Path) -> Result<Written> {
         files.push(path);
     }
     Ok(Written { report, files })
-}
-
-/// Writes a file beside its destination, then renames it into place.
-pub(crate) fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs_err::write(&tmp, bytes)?;
-    fs_err::rename(&tmp, path)?;
-    Ok(())
 }

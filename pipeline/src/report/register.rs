@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use super::coverage::{ControlEntry, Coverage, ReportFile};
+use super::file::{ControlEntry, Coverage, Report};
 
 /// The columns of `evidence.csv`.
 pub const EVIDENCE_HEADER: [&str; 9] = [
@@ -45,7 +45,7 @@ fn cell(s: &str) -> std::borrow::Cow<'_, str> {
 /// Writes `evidence.csv`: for each control in report order, its suggestions (best first)
 /// then the passages reviewers decided without a suggestion. A control with no passage has
 /// no row.
-pub fn write_evidence(report: &ReportFile, out: impl Write) -> csv::Result<()> {
+pub fn write_evidence(report: &Report, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(EVIDENCE_HEADER)?;
     for c in report.controls() {
@@ -86,7 +86,7 @@ fn justification(c: &ControlEntry) -> String {
 }
 
 /// Writes `soa.csv`, one row per control of the report.
-pub fn write_soa(report: &ReportFile, out: impl Write) -> csv::Result<()> {
+pub fn write_soa(report: &Report, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(SOA_HEADER)?;
     for c in report.controls() {

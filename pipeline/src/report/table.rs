@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::coverage::{Coverage, ReportFile, Review};
+use super::file::{Coverage, Report, Review};
+use crate::ingest::chunk::clip;
 
 fn paint(s: &str, c: Coverage, color: bool) -> String {
     if !color {
@@ -19,19 +20,7 @@ fn paint(s: &str, c: Coverage, color: bool) -> String {
     format!("\x1b[{code}m{s}\x1b[0m")
 }
 
-/// `text` on one line, at most `n` characters (an ellipsis marks a cut).
-pub fn clip(text: &str, n: usize) -> String {
-    let one = crate::parse::normalise_space(text);
-    if one.chars().count() <= n {
-        one
-    } else {
-        let mut t: String = one.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-impl ReportFile {
+impl Report {
     /// The coverage table, grouped by objective, with the best passage of each control (the
     /// first accepted one when a reviewer accepted some).
     pub fn write_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {

@@ -5,7 +5,7 @@
 
 use std::{io::Write, path::Path};
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Result, user_error};
 use serde::{Deserialize, Serialize};
 
 use super::{Decision, NotApplicable, Store, Verdict, normalise_time, store::derived_uid};
@@ -300,7 +300,7 @@ pub fn import(store: &mut Store, records: Vec<Record>, source: &Path) -> Result<
         match r.parse() {
             Ok(Parsed::Decision(d)) => decisions.push(d),
             Ok(Parsed::NotApplicable(m)) => marks.push(m),
-            Err(why) => bail!(
+            Err(why) => user_error!(
                 "{}: record {}: {why}; nothing was imported",
                 source.display(),
                 i + 1

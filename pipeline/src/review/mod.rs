@@ -6,7 +6,8 @@
 //! - [`suggestions`]: what there is to review: the workspace's `report.json` suggestions and
 //!   its passages (`documents.json`), joined with the decisions, stale ones found;
 //! - [`exchange`]: export and import as JSON Lines or CSV;
-//! - [`queue`]: the interactive review queue on a terminal.
+//! - [`decide`]: the rule for what a verdict records, which every face calls;
+//! - [`order`]: the order reviewers work through suggestions in.
 //!
 //! Reading the decisions, as `run` and the reports do:
 //!
@@ -32,57 +33,17 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::path::{Path, PathBuf};
-
+pub mod decide;
 pub mod exchange;
 mod migrations;
-pub mod queue;
+pub mod order;
 pub mod store;
 pub mod suggestions;
 
 pub use migrations::CURRENT as SCHEMA_VERSION;
-pub use store::{DB_FILE, Decision, NotApplicable, Store, Verdict};
+pub use store::{Decision, NotApplicable, Store, Verdict};
 
-/// What can go wrong with the decision store and its files.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(
-        "{0} is not a workspace folder; run `controlmap run POLICY_DIR` first and pass the \
-         workspace it wrote (by default .controlmap beside POLICY_DIR) with --workspace"
-    )]
-    NoWorkspace(PathBuf),
-
-    #[error("{path}: {error}")]
-    Sqlite {
-        path: PathBuf,
-        error: rusqlite::Error,
-    },
-
-    #[error(
-        "{path} has schema version {found}, newer than the {supported} this controlmap knows; \
-         use a newer controlmap (the file is left as it is)"
-    )]
-    NewerSchema {
-        path: PathBuf,
-        found: u32,
-        supported: u32,
-    },
-
-    #[error(
-        "{path} failed SQLite's integrity check ({found}); restore it from a backup or an \
-         export (`controlmap review import`)"
-    )]
-    Corrupt { path: PathBuf, found: String },
-}
-
-impl Error {
-    pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
-        Error::Sqlite {
-            path: path.to_path_buf(),
-            error: source,
-        }
-    }
-}
+pub use crate::error::StoreError as Error;
 
 /// Timestamps are UTC, RFC 3339, fixed width (microseconds), so that they sort as text.
 const TIME_FORMAT: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(

@@ -19,9 +19,6 @@ use sha2::{Digest, Sha256};
 
 use super::{Error, migrations};
 
-/// The database's file name inside a workspace.
-pub const DB_FILE: &str = "decisions.db";
-
 /// How long a write waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -76,7 +73,7 @@ impl std::fmt::Display for Verdict {
 pub struct Decision {
     /// Identity of the record across workspaces (export and import use it).
     pub uid: String,
-    /// The passage's content hash ([`crate::chunk::Passage::content_hash`]).
+    /// The passage's content hash ([`crate::ingest::chunk::Passage::content_hash`]).
     pub content_hash: String,
     /// The control ID, e.g. `A.6.2.4`.
     pub control: String,
@@ -241,13 +238,13 @@ impl Store {
         if !workspace.is_dir() {
             return Err(Error::NoWorkspace(workspace.to_path_buf()));
         }
-        Self::open_path(&workspace.join(DB_FILE))
+        Self::open_path(&workspace.join(crate::workspace::DECISIONS))
     }
 
     /// The decision store of `workspace` if one has been written; `None` before any decision.
     /// This is what `run` and the reports read.
     pub fn open_if_exists(workspace: &Path) -> Result<Option<Store>, Error> {
-        let path = workspace.join(DB_FILE);
+        let path = workspace.join(crate::workspace::DECISIONS);
         if !path.is_file() {
             return Ok(None);
         }
@@ -612,7 +609,7 @@ mod tests {
     #[test]
     fn a_newer_schema_is_refused_with_advice() {
         let t = tempfile::tempdir().unwrap();
-        let path = t.path().join(DB_FILE);
+        let path = t.path().join(crate::workspace::DECISIONS);
         let c = Connection::open(&path).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
@@ -627,7 +624,7 @@ mod tests {
     fn open_if_exists_creates_nothing() {
         let t = tempfile::tempdir().unwrap();
         assert!(Store::open_if_exists(t.path()).unwrap().is_none());
-        assert!(!t.path().join(DB_FILE).exists());
+        assert!(!t.path().join(crate::workspace::DECISIONS).exists());
         Store::open(t.path()).unwrap();
         let s = Store::open_if_exists(t.path()).unwrap().unwrap();
         assert_eq!(s.schema_version().unwrap(), migrations::CURRENT);
@@ -637,7 +634,7 @@ mod tests {
     #[test]
     fn migrates_a_hand_written_version_1_database() {
         let t = tempfile::tempdir().unwrap();
-        let path = t.path().join(DB_FILE);
+        let path = t.path().join(crate::workspace::DECISIONS);
         let c = Connection::open(&path).unwrap();
         c.execute_batch(migrations::V1_SCHEMA).unwrap();
         c.execute_batch(
@@ -693,7 +690,7 @@ mod tests {
     #[test]
     fn migrates_an_empty_database_from_version_0() {
         let t = tempfile::tempdir().unwrap();
-        let path = t.path().join(DB_FILE);
+        let path = t.path().join(crate::workspace::DECISIONS);
         Connection::open(&path).unwrap();
         let s = Store::open_path(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), migrations::CURRENT);

@@ -11,58 +11,15 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Decision, Verdict};
-use crate::{chunk::Passage, manifest};
-
-/// The fields of `report.json` review needs (the rest is ignored).
-#[derive(Debug, Deserialize)]
-struct ReportFile {
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    objectives: Vec<ObjectiveIn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ObjectiveIn {
-    #[serde(default)]
-    controls: Vec<ControlIn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ControlIn {
-    id: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    evidence: Vec<EvidenceIn>,
-}
-
-#[derive(Debug, Deserialize)]
-struct EvidenceIn {
-    #[serde(default)]
-    passage_id: Option<u64>,
-    content_hash: String,
-    #[serde(default)]
-    document: String,
-    #[serde(default)]
-    heading: String,
-    #[serde(default)]
-    page: Option<u32>,
-    #[serde(default)]
-    score: f32,
-    #[serde(default)]
-    confidence: Option<f32>,
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    rationale: Option<serde_json::Value>,
-}
+use crate::{
+    error::{Context, Error, Result, user_error},
+    ingest::{chunk::Passage, manifest},
+    report::Report,
+    workspace,
+};
 
 /// A control as the last run reported it.
 #[derive(Debug, Clone)]
@@ -182,21 +139,19 @@ pub fn short_ids<'a>(hashes: impl IntoIterator<Item = &'a str>) -> HashMap<Strin
 impl ReviewWorkspace {
     /// Reads `report.json` and `documents.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
-        let report_path = dir.join("report.json");
-        let text = fs_err::read_to_string(&report_path).map_err(|e| {
-            anyhow::anyhow!(
-                "{e}; run `controlmap run POLICY_DIR --workspace {}` first",
+        let report = Report::load(dir).map_err(|e| match e {
+            Error::User(_) => Error::user(format!(
+                "{} has no report; run `controlmap run POLICY_DIR --workspace {}` first",
+                dir.display(),
                 dir.display()
-            )
+            )),
+            other => other,
         })?;
-        let report: ReportFile = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a report controlmap can read; run `controlmap run` again to rewrite it",
-                report_path.display()
-            )
-        })?;
-        let run_id = report.run_id.or_else(|| {
-            let t = fs_err::metadata(&report_path).ok()?.modified().ok()?;
+        let manifest_path = dir.join(workspace::MANIFEST);
+        // A report from before runs had identifiers: the time `run` last wrote the manifest,
+        // which rewriting the outputs (`controlmap report`) leaves alone.
+        let run_id = report.run_id.clone().or_else(|| {
+            let t = fs_err::metadata(&manifest_path).ok()?.modified().ok()?;
             Some(super::format_time(t.into()))
         });
         let mut controls = Vec::new();
@@ -205,28 +160,14 @@ impl ReviewWorkspace {
             for e in c.evidence {
                 suggestions.push(Suggestion {
                     control: c.id.clone(),
+                    confidence: e.confidence().unwrap_or(0.0),
                     content_hash: e.content_hash,
                     passage_id: e.passage_id,
                     document: e.document,
                     heading: e.heading,
                     page: e.page,
-                    confidence: e.confidence.unwrap_or(e.score),
                     text: e.text,
-                    rationale: e.rationale.map(|r| match r {
-                        serde_json::Value::String(s) => s,
-                        obj @ serde_json::Value::Object(_) => {
-                            match serde_json::from_value::<crate::map::Rationale>(obj.clone()) {
-                                Ok(r) => r.line(),
-                                Err(_) => obj.to_string(),
-                            }
-                        }
-                        serde_json::Value::Array(a) => a
-                            .iter()
-                            .map(|v| v.as_str().map(str::to_string).unwrap_or(v.to_string()))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                        other => other.to_string(),
-                    }),
+                    rationale: e.rationale.map(|r| r.line()),
                 });
             }
             controls.push(ControlInfo {
@@ -236,12 +177,11 @@ impl ReviewWorkspace {
             });
         }
 
-        let manifest_path = dir.join(manifest::FILE_NAME);
         let text = fs_err::read_to_string(&manifest_path).map_err(|e| {
-            anyhow::anyhow!(
+            Error::user(format!(
                 "{e}; run `controlmap run POLICY_DIR --workspace {}` again to write it",
                 dir.display()
-            )
+            ))
         })?;
         let m: manifest::Manifest = serde_json::from_str(&text).with_context(|| {
             format!(
@@ -405,7 +345,7 @@ impl ReviewWorkspace {
             return Ok(p.content_hash.clone());
         }
         if r.len() < 4 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
-            bail!(
+            user_error!(
                 "{reference:?} names no passage: give the hash part of an ID from \
                  `controlmap review list` (e.g. 3fa9c2d1), or a passage ID from `controlmap search`"
             );
@@ -422,11 +362,11 @@ impl ReviewWorkspace {
         found.dedup();
         match found.as_slice() {
             [one] => Ok(one.to_string()),
-            [] => bail!(
+            [] => user_error!(
                 "no passage {reference} in {}; `controlmap review list` prints the IDs",
                 self.dir.display()
             ),
-            many => bail!(
+            many => user_error!(
                 "{reference} is ambiguous ({} passages: {}…); give more digits",
                 many.len(),
                 many.iter()
@@ -445,7 +385,7 @@ impl ReviewWorkspace {
         decided: &HashMap<(String, String), Decision>,
     ) -> Result<(String, String)> {
         let Some((hash, control)) = id.split_once(':') else {
-            bail!(
+            user_error!(
                 "{id:?} is not an item ID; IDs look like 3fa9c2d1:A.6.2.4 (`controlmap review list` prints them)"
             );
         };

@@ -14,13 +14,10 @@ use axum::{
 use serde::Deserialize;
 
 use super::{AppError, AppState, Session, blocking, safe_back, store};
-use crate::{
-    commands::review::decision_for,
-    review::{
-        Decision, NotApplicable, Verdict,
-        queue::{undo_records, verdict_records},
-        suggestions::ReviewWorkspace,
-    },
+use crate::review::{
+    Decision, NotApplicable, Verdict,
+    decide::{item_records, pair_record, undo_records},
+    suggestions::ReviewWorkspace,
 };
 
 /// Longest comment or justification kept.
@@ -135,7 +132,7 @@ pub(super) async fn decide(
                 } else {
                     Verdict::Rejected
                 };
-                verdict_records(&ws, &store, &current, item, v, who, comment)?.map_err(conflict)?
+                item_records(&ws, &store, &current, item, v, who, comment)?.map_err(conflict)?
             }
             "withdraw" | "comment" => {
                 let Some(now) = current.get(&(item.content_hash.clone(), item.control.clone()))
@@ -151,7 +148,7 @@ pub(super) async fn decide(
                 } else {
                     now.verdict
                 };
-                let d = decision_for(
+                let d = pair_record(
                     &ws,
                     &store,
                     &current,

@@ -4,7 +4,7 @@
 
 use std::{path::Path, sync::Arc};
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Context, Result, user_error};
 use axum::{
     extract::{Query, Request, State},
     http::{HeaderMap, StatusCode, header},
@@ -40,20 +40,20 @@ pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
             continue;
         }
         let Some((name, token)) = line.split_once(':') else {
-            bail!("{}:{}: expected `name:token`", path.display(), n + 1);
+            user_error!("{}:{}: expected `name:token`", path.display(), n + 1);
         };
         let (name, token) = (name.trim(), token.trim());
         if name.is_empty() {
-            bail!("{}:{}: the reviewer name is empty", path.display(), n + 1);
+            user_error!("{}:{}: the reviewer name is empty", path.display(), n + 1);
         }
         check_token(token).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         if tokens.iter().any(|(_, t)| t == token) {
-            bail!("{}:{}: this token is given twice", path.display(), n + 1);
+            user_error!("{}:{}: this token is given twice", path.display(), n + 1);
         }
         tokens.push((name.to_string(), token.to_string()));
     }
     if tokens.is_empty() {
-        bail!("{} has no `name:token` lines", path.display());
+        user_error!("{} has no `name:token` lines", path.display());
     }
     Ok(tokens)
 }
@@ -61,13 +61,13 @@ pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
 /// A token must be long enough not to be guessed, and fit in a header and a cookie.
 pub fn check_token(token: &str) -> Result<()> {
     if token.len() < MIN_TOKEN_LEN {
-        bail!("an access token needs at least {MIN_TOKEN_LEN} characters");
+        user_error!("an access token needs at least {MIN_TOKEN_LEN} characters");
     }
     if !token
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
     {
-        bail!("an access token may hold letters, digits and -._~+/= only");
+        user_error!("an access token may hold letters, digits and -._~+/= only");
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!
 //! It owns no domain logic: coverage comes from [`crate::report`], decisions go through the
 //! review [`crate::review::Store`] exactly as the CLI's do, the queue order is
-//! [`crate::review::queue::ordered_items`], and search is [`crate::commands::search::Engine`].
+//! [`crate::review::order::ordered_items`], and search is [`crate::search::Engine`].
 //!
 //! Security model (policy files are untrusted input, and the server may face a network):
 //! - every value spliced into a page is HTML-escaped by maud; text is never inserted raw;
@@ -34,13 +34,16 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use controlmap_models::DeviceChoice;
+use controlmap_models::{
+    BertEmbedder, DeviceChoice, EmbedderOptions, ModelSearch, Precision, locate_model,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
     catalog::Catalog,
-    commands::search::Engine,
     review::{Decision, Store},
+    search::{Engine, workspace_precision},
+    workspace,
 };
 
 mod actions;
@@ -76,6 +79,8 @@ pub struct Config {
     /// Model directory for search (as `controlmap search --model`).
     pub model: Option<PathBuf>,
     pub device: DeviceChoice,
+    /// The search model's number format; `None`: the one the workspace's vectors were made in.
+    pub precision: Option<Precision>,
 }
 
 /// Why the server will not start.
@@ -100,6 +105,12 @@ pub enum StartError {
     NoWorkspace(PathBuf),
 }
 
+impl From<StartError> for crate::Error {
+    fn from(e: StartError) -> Self {
+        crate::Error::User(e.to_string())
+    }
+}
+
 impl Config {
     /// Refuses what must not start: a non-loopback address without tokens, a folder that is
     /// not a workspace.
@@ -107,11 +118,7 @@ impl Config {
         if !self.bind.ip().is_loopback() && matches!(self.access, Access::Open) {
             return Err(StartError::NeedsToken(self.bind));
         }
-        if !self
-            .workspace
-            .join(crate::report::outputs::REPORT_JSON)
-            .is_file()
-        {
+        if !self.workspace.join(workspace::REPORT_JSON).is_file() {
             return Err(StartError::NoWorkspace(self.workspace.clone()));
         }
         Ok(())
@@ -142,10 +149,11 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config) -> anyhow::Result<Arc<Self>> {
+    pub fn new(config: Config) -> crate::Result<Arc<Self>> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret)
-            .map_err(|e| anyhow::anyhow!("no random numbers for the CSRF secret: {e}"))?;
+        getrandom::fill(&mut secret).map_err(|e| {
+            std::io::Error::other(format!("no random numbers for the CSRF secret: {e}"))
+        })?;
         Ok(Arc::new(AppState {
             config,
             secret,
@@ -179,16 +187,25 @@ impl AppState {
     fn engine(&self) -> Result<&Engine, String> {
         self.engine
             .get_or_init(|| {
-                Engine::open(
-                    self.workspace(),
-                    self.catalog.clone(),
-                    &crate::cli::ModelArgs {
-                        dir: self.config.model.clone(),
-                        device: self.config.device,
-                        precision: controlmap_models::Precision::default(),
-                    },
-                )
-                .map_err(|e| format!("{e:#}"))
+                let precision = self
+                    .config
+                    .precision
+                    .or_else(|| workspace_precision(self.workspace()))
+                    .unwrap_or_default();
+                locate_model(&ModelSearch::from_env(self.config.model.clone()))
+                    .map_err(crate::Error::from)
+                    .and_then(|dir| {
+                        Ok(BertEmbedder::load_with(
+                            &dir,
+                            EmbedderOptions {
+                                device: self.config.device,
+                                precision,
+                                ..Default::default()
+                            },
+                        )?)
+                    })
+                    .and_then(|e| Engine::open(self.workspace(), self.catalog.clone(), Box::new(e)))
+                    .map_err(|e| e.chain())
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -275,9 +292,9 @@ impl AppError {
     }
 }
 
-impl From<anyhow::Error> for AppError {
-    fn from(e: anyhow::Error) -> Self {
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+impl From<crate::Error> for AppError {
+    fn from(e: crate::Error) -> Self {
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, e.chain())
     }
 }
 
@@ -334,7 +351,7 @@ pub(crate) fn host_name(headers: &HeaderMap) -> Option<String> {
 
 /// Binds the address (a clear error when the port is taken), prints the URL on stdout, then
 /// serves until the process is stopped. `on_bound` gets the URL (for `--open`).
-pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> anyhow::Result<()> {
+pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> crate::Result<()> {
     config.check()?;
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
         Ok(l) => l,
@@ -345,7 +362,12 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> anyhow::Resul
             }
             .into());
         }
-        Err(e) => return Err(anyhow::anyhow!("cannot listen on {}: {e}", config.bind)),
+        Err(e) => {
+            return Err(crate::Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {}: {e}", config.bind),
+            )));
+        }
     };
     let addr = listener.local_addr()?;
     let url = match addr {

@@ -1,0 +1,354 @@
+//! The run as a library call: a policy folder through ingest, embedding, the index and the
+//! mapper into a workspace's `report.json` and the other outputs. `controlmap run` is a thin
+//! face over [`run`]; a worker over part of a folder would be another.
+//!
+//! - [`read`]: parsing in parallel and embedding as passages arrive, in the walk's order,
+//!   reusing what the last run read of unchanged files;
+//! - this module: the stages in order, the index and vectors written, the passages mapped and
+//!   the report built.
+
+mod read;
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    path::PathBuf,
+    sync::Mutex,
+    time::Instant,
+};
+
+use controlmap_index::{Passage as IndexPassage, TextIndex, VectorStore};
+use controlmap_models::{Embedder, Embeddings};
+
+use crate::{
+    catalog::Catalog,
+    error::{Context, Result},
+    eval::labels::{control_index, load_labelled},
+    ingest::{
+        chunk::{ChunkOptions, Passage},
+        manifest::Manifest,
+        ordered::for_each_ordered,
+        parse::ParseOptions,
+        walk::walk,
+    },
+    mapping::{
+        Mapper, Scope, Thresholds, Weights, assess, context_cache::ContextCache, map_passages,
+        stored_calibration,
+    },
+    messages::{bar, note},
+    report::{self, FileCounts, FileOutcome, Report, Timings, Written},
+    workspace,
+};
+
+/// Passages embedded per call: enough for the embedder to group them by length into full
+/// batches, few enough that one call's token encodings stay small.
+const EMBED_CHUNK: usize = 256;
+
+/// Files each parsing thread may read ahead of the embedding.
+const READ_AHEAD_PER_THREAD: usize = 4;
+
+/// What a run reads and where it writes.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The policy folder.
+    pub policy_dir: PathBuf,
+    /// Where the index, vectors and reports go (created when missing).
+    pub workspace: PathBuf,
+    pub catalog: Catalog,
+    /// The model's folder: a calibration stored beside it is used, and the report says so.
+    pub model_dir: PathBuf,
+    pub parse: ParseOptions,
+    /// Map documents outside the catalog's scope too.
+    pub all_documents: bool,
+    /// Labelled passages the mapper learns from (`--learn`).
+    pub learn: Vec<PathBuf>,
+}
+
+/// Runs the pipeline over `opts.policy_dir` with `embedder` (the model in `opts.model_dir`)
+/// and writes every output into `opts.workspace`, with the reviewers' decisions applied.
+pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    if !opts.policy_dir.is_dir() {
+        crate::error::user_error!(
+            "{} is not a folder; give the policy folder to read",
+            opts.policy_dir.display()
+        );
+    }
+    let workspace = &opts.workspace;
+    fs_err::create_dir_all(workspace).context("cannot create the workspace")?;
+    let catalog = &opts.catalog;
+
+    let weights = Weights::default();
+    let (stored_calibration, passed_over) = stored_calibration::applicable(
+        stored_calibration::load(&opts.model_dir)?,
+        embedder.model_id(),
+        &weights.to_string(),
+    );
+    if let Some(why) = &passed_over {
+        note(format_args!("note: {why}"));
+    }
+    if let Some(s) = &stored_calibration {
+        note(format_args!(
+            "calibration: the one stored with the model (fitted on {}, ECE {:.3})",
+            s.fitted_on, s.ece
+        ));
+    }
+    // The labels to learn from, read now: a mistake in them should stop us before parsing.
+    let control_ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
+    let (learned, learned_from) =
+        load_labelled(&opts.learn, embedder, &control_index(&control_ids))?;
+    for l in &learned_from {
+        note(format_args!(
+            "learning from {}: {} labelled passages",
+            l.file, l.items
+        ));
+    }
+
+    // Walk, then parse what changed since the last run, in parallel; every file gets an
+    // outcome. Unchanged documents keep their passages and vectors.
+    let t = Instant::now();
+    let mut old = Manifest::load(workspace, embedder.model_id());
+    let index_dir = workspace.join(workspace::INDEX_DIR);
+    let mut index = match TextIndex::create_or_open(&index_dir) {
+        Err(controlmap_index::Error::IncompatibleIndex { .. }) => {
+            note(format_args!(
+                "rebuilding the index in {} (written by another version)",
+                index_dir.display()
+            ));
+            TextIndex::recreate(&index_dir)?
+        }
+        other => other?,
+    };
+    let vectors_path = workspace.join(workspace::VECTORS);
+    let old_vectors = VectorStore::open(&vectors_path, Some(embedder.model_id())).ok();
+    // Reuse needs all three to agree: the manifest, the vectors and the index.
+    let reuse = old_vectors
+        .as_ref()
+        .is_some_and(|v| v.len() == old.passage_count())
+        && index.len() as usize == old.passage_count();
+
+    let found = walk(&opts.policy_dir)
+        .with_context(|| format!("cannot read {}", opts.policy_dir.display()))?;
+    let chunk_opts = ChunkOptions {
+        max_tokens: embedder.max_tokens(),
+        ..Default::default()
+    };
+    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
+    let old_rows: HashMap<u64, usize> = match (&old_vectors, reuse) {
+        (Some(v), true) => (0..v.len()).map(|i| (v.id(i), i)).collect(),
+        _ => HashMap::new(),
+    };
+    // Each old record is taken (not copied) by the one file that reuses it.
+    let old_paths: Vec<String> = old.documents.keys().cloned().collect();
+    let old_records: HashMap<String, Mutex<Option<_>>> = if reuse {
+        std::mem::take(&mut old.documents)
+            .into_iter()
+            .map(|(k, v)| (k, Mutex::new(Some(v))))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+
+    // Parse and chunk in parallel, and embed as the passages come, in the walk's order: at
+    // most a few files' passages and one embedding chunk are waiting at any time, so memory
+    // grows with the passages' records and vectors only, not with documents' text.
+    let threads = rayon::current_num_threads();
+    let pb = bar(found.files.len() as u64, "reading");
+    let dim = embedder.dim();
+    let mut stream =
+        read::Stream::new(embedder, old_vectors.as_ref(), &old_rows, found.files.len());
+    for_each_ordered(
+        &found.files,
+        threads,
+        READ_AHEAD_PER_THREAD * threads,
+        |f| read::read_file(f, &old_records, &opts.parse, chunk_opts, &count),
+        |_, (outcome, record, unchanged)| {
+            stream.take(outcome, record, unchanged)?;
+            pb.inc(1);
+            pb.set_message(format!("{} passages embedded", stream.embedded));
+            Ok::<(), crate::error::Error>(())
+        },
+    )?;
+    stream.flush()?;
+    pb.finish_and_clear();
+    drop(old_records);
+    let read::Stream {
+        docs,
+        mut outcomes,
+        changed,
+        embed_secs,
+        ..
+    } = stream;
+
+    for (rel, reason) in found.skipped {
+        outcomes.push(FileOutcome {
+            path: rel,
+            outcome: "skipped".into(),
+            reason: Some(reason),
+            ..Default::default()
+        });
+    }
+    // Documents that were indexed and now are gone, changed, or no longer parse.
+    let mut remove: Vec<String> = old_paths
+        .iter()
+        .filter(|d| !docs.contains_key(*d))
+        .cloned()
+        .collect();
+    let was_indexed: HashSet<&String> = old_paths.iter().collect();
+    remove.extend(changed.iter().filter(|d| was_indexed.contains(d)).cloned());
+
+    // The manifest owns the passages; the vectors follow them in the manifest's order.
+    let mut manifest = Manifest {
+        version: old.version,
+        model_id: old.model_id.clone(),
+        documents: BTreeMap::new(),
+    };
+    let mut data = Vec::with_capacity(docs.values().map(|d| d.vectors.len()).sum());
+    for (path, doc) in docs {
+        data.extend_from_slice(&doc.vectors);
+        manifest.documents.insert(path, doc.record);
+    }
+    let vectors = Embeddings::new(dim, data);
+    let passages: Vec<&Passage> = manifest
+        .documents
+        .values()
+        .flat_map(|d| &d.passages)
+        .collect();
+    let mut files = FileCounts {
+        found: outcomes.len(),
+        passages: passages.len(),
+        ..Default::default()
+    };
+    for o in &outcomes {
+        match o.outcome.as_str() {
+            "parsed" => files.parsed += 1,
+            "unchanged" => files.unchanged += 1,
+            "skipped" => files.skipped += 1,
+            _ => files.failed += 1,
+        }
+        if o.outcome == "failed" {
+            note(format_args!(
+                "failed: {}: {}",
+                o.path,
+                o.reason.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    // Parsing and embedding overlap: `parse` is the stage's time not spent embedding.
+    timings.embed = embed_secs;
+    timings.parse = (t.elapsed().as_secs_f64() - embed_secs).max(0.0);
+
+    // Index: the changed documents' passages in one commit (everything when nothing could be
+    // reused), then the vectors, then the manifest that says both are done.
+    let t = Instant::now();
+    let record = |p: &&Passage| IndexPassage {
+        id: p.id,
+        document: p.document.clone(),
+        title: p.title.clone(),
+        heading: p.heading_path(),
+        page: p.page,
+        format: p.format.to_string(),
+        text: p.text.clone(),
+    };
+    if reuse {
+        let mut added = passages
+            .iter()
+            .filter(|p| !old_rows.contains_key(&p.id))
+            .map(record)
+            .peekable();
+        if !remove.is_empty() || added.peek().is_some() {
+            index.update(&remove, added)?;
+        }
+    } else {
+        index.replace_all(passages.iter().map(record))?;
+    }
+    drop(old_vectors);
+    let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
+    VectorStore::write(
+        &vectors_path,
+        embedder.model_id(),
+        dim,
+        &ids,
+        vectors.as_slice(),
+    )?;
+    manifest.save(workspace)?;
+    timings.index = t.elapsed().as_secs_f64();
+
+    // Map: every passage against every control.
+    let t = Instant::now();
+    let mut mapper = Mapper::new(catalog, embedder, weights)?;
+    if let Some(s) = &stored_calibration {
+        mapper.calibration = s.calibration;
+    }
+    if opts.all_documents {
+        mapper.scope = Scope::everything();
+    }
+    if !learned_from.is_empty() {
+        mapper.learn(&learned.vectors, &learned.labels);
+    }
+    let n_controls = mapper.n_controls();
+    let mut contexts = ContextCache::load(workspace, embedder.model_id());
+    let mapped = map_passages(&mapper, embedder, &passages, &vectors, &mut contexts)?;
+    // Only a saving of time: a failure to keep them is said, and the run goes on.
+    if let Err(e) = contexts.save(workspace, embedder.model_id()) {
+        note(format_args!(
+            "note: the headings' vectors were not kept for the next run: {e}"
+        ));
+    }
+    if contexts.reused > 0 {
+        note(format_args!(
+            "headings: {} embedded, {} reused from the last run",
+            contexts.embedded, contexts.reused
+        ));
+    }
+    if !mapped.out_of_scope.is_empty() {
+        let outside: HashSet<&str> = mapped.out_of_scope.iter().map(String::as_str).collect();
+        for o in &mut outcomes {
+            o.out_of_scope = outside.contains(o.path.as_str());
+        }
+        files.out_of_scope = mapped.out_of_scope.len();
+        note(format_args!(
+            "{} documents mention none of the catalog's scope terms ({}…) and are evidence for nothing; --all-documents maps them",
+            mapped.out_of_scope.len(),
+            mapper
+                .scope
+                .terms()
+                .iter()
+                .take(4)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let thresholds = Thresholds::default();
+    let assessments = assess(&mapped.scores, &mapped.confidence, n_controls, thresholds);
+    let (summary, objectives) =
+        report::build::objectives(catalog, &assessments, &passages, &mapped.scores, |p, ci| {
+            mapper.rationale(vectors.row(p), &passages[p].text, ci)
+        });
+    timings.map = t.elapsed().as_secs_f64();
+    timings.total = started.elapsed().as_secs_f64();
+
+    let report = Report::new(report::build::Header {
+        policy_folder: opts.policy_dir.display().to_string(),
+        workspace: workspace.display().to_string(),
+        model: embedder.model_id().to_string(),
+        catalog: catalog.framework.name.clone(),
+        learned_from,
+        calibration: report::CalibrationUsed::new(
+            mapper.calibration,
+            stored_calibration.as_ref(),
+            &opts.model_dir,
+        ),
+        thresholds,
+        files,
+        summary,
+        objectives,
+        file_outcomes: outcomes,
+        timings_s: timings,
+    });
+    report.save(workspace)?;
+
+    // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
+    report::write_outputs(workspace)
+}

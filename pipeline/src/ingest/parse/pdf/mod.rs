@@ -1,0 +1,477 @@
+//! PDF through pdf-extract (on lopdf): the positioned glyphs of each page become lines,
+//! lines become paragraphs, and every block knows its page. Running headers, footers and
+//! page numbers (lines at the top or bottom of most pages that match once digits are
+//! ignored) are dropped; words hyphenated at a line end are joined; short lines set in a
+//! larger size, or numbered like "4.2 Scope", become headings.
+//!
+//! Encrypted PDFs that need a password and PDFs without a text layer (scans) fail with a
+//! reason that says so; OCR is not attempted.
+
+use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
+
+mod layout;
+
+use layout::*;
+
+use super::{
+    Block, BlockKind, Document, Format, HeadingPath, NotParsed, normalise_space,
+    text::text_heading_level,
+};
+
+/// One glyph (or a run pdf-extract reports as one), in page space with y growing down.
+#[derive(Debug, Clone)]
+struct Glyph {
+    x: f64,
+    y: f64,
+    /// Right edge.
+    end: f64,
+    size: f64,
+    text: String,
+}
+
+/// Collects the glyphs of every page.
+#[derive(Default)]
+struct Collector {
+    pages: Vec<Page>,
+    current: Vec<Glyph>,
+    height: f64,
+}
+
+struct Page {
+    number: u32,
+    height: f64,
+    glyphs: Vec<Glyph>,
+}
+
+impl Collector {
+    fn start(&mut self, media_box: &MediaBox) {
+        self.current.clear();
+        self.height = media_box.ury - media_box.lly;
+    }
+}
+
+impl OutputDev for Collector {
+    fn begin_page(
+        &mut self,
+        _page_num: u32,
+        media_box: &MediaBox,
+        _art_box: Option<(f64, f64, f64, f64)>,
+    ) -> Result<(), OutputError> {
+        self.start(media_box);
+        Ok(())
+    }
+
+    fn end_page(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn output_character(
+        &mut self,
+        trm: &Transform,
+        width: f64,
+        _spacing: f64,
+        font_size: f64,
+        char: &str,
+    ) -> Result<(), OutputError> {
+        // The text rendering matrix maps glyph space to the page; its translation is the
+        // glyph's origin, its scale the rendered size (as pdf-extract's PlainTextOutput).
+        let (sx, sy) = (
+            font_size * trm.m11 + font_size * trm.m21,
+            font_size * trm.m12 + font_size * trm.m22,
+        );
+        let size = (sx * sy).abs().sqrt();
+        if !size.is_finite() || !trm.m31.is_finite() || !trm.m32.is_finite() {
+            return Ok(());
+        }
+        self.current.push(Glyph {
+            x: trm.m31,
+            y: self.height - trm.m32,
+            end: trm.m31 + width * size,
+            size,
+            text: char.to_string(),
+        });
+        Ok(())
+    }
+
+    fn begin_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn end_word(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    fn end_line(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+/// A line of text on a page.
+#[derive(Debug, Clone)]
+struct Line {
+    x: f64,
+    end: f64,
+    y: f64,
+    size: f64,
+    text: String,
+}
+
+/// Says what to do next: the file is fine, controlmap just cannot open it.
+fn encrypted(detail: &str) -> NotParsed {
+    NotParsed::Failed(format!(
+        "encrypted PDF: {detail}; save an unprotected copy, or list it in .controlmapignore"
+    ))
+}
+
+/// Parses a PDF's bytes.
+pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotParsed> {
+    let mut doc = match pdf_extract::Document::load_mem(bytes) {
+        Ok(d) => d,
+        Err(e) if has_encrypt_dictionary(bytes) => {
+            return Err(encrypted(&format!("it cannot be opened ({e})")));
+        }
+        Err(e) => return Err(NotParsed::Failed(format!("corrupt PDF: {e}"))),
+    };
+    if doc.is_encrypted() {
+        // Files with only an owner password open with the empty user password.
+        if doc.decrypt("").is_err() {
+            return Err(encrypted("a password is needed to open it"));
+        }
+    }
+    let page_ids = doc.get_pages();
+    if page_ids.is_empty() {
+        return Err(NotParsed::Failed("corrupt PDF: no pages found".into()));
+    }
+    let mut collector = Collector::default();
+    let mut first_error = None;
+    for &number in page_ids.keys() {
+        // pdf-extract panics on many malformed inputs; one bad page should cost that page.
+        let page = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pdf_extract::output_doc_page(&doc, &mut collector, number)
+        }));
+        let error = match page {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(panic) => Some(format!(
+                "the PDF reader crashed ({})",
+                super::panic_message(&*panic)
+            )),
+        };
+        if let Some(e) = error {
+            first_error.get_or_insert((number, e));
+        }
+        collector.pages.push(Page {
+            number,
+            height: collector.height,
+            glyphs: std::mem::take(&mut collector.current),
+        });
+    }
+    let pages = collector.pages;
+    let glyphs: usize = pages.iter().map(|p| p.glyphs.len()).sum();
+    if glyphs == 0 {
+        return Err(match first_error {
+            Some((page, e)) => NotParsed::Failed(format!("corrupt PDF: page {page}: {e}")),
+            None => NotParsed::Failed(format!(
+                "no text layer: {} (a scan?); OCR is not supported",
+                match pages.len() {
+                    1 => "its one page is only an image".to_string(),
+                    n => format!("its {n} pages are only images"),
+                }
+            )),
+        });
+    }
+    let title = info_title(&doc);
+    Ok(build_document(pages, title, fallback_title))
+}
+
+/// A trailer `/Encrypt` entry, for files lopdf refuses to load.
+fn has_encrypt_dictionary(bytes: &[u8]) -> bool {
+    bytes.windows(8).any(|w| w == b"/Encrypt")
+}
+
+/// The `/Title` of the document information dictionary, when it is a real title.
+fn info_title(doc: &pdf_extract::Document) -> Option<String> {
+    let info = doc.trailer.get(b"Info").ok()?;
+    let info = match info {
+        pdf_extract::Object::Reference(id) => doc.get_dictionary(*id).ok()?,
+        pdf_extract::Object::Dictionary(d) => d,
+        _ => return None,
+    };
+    let raw = info.get(b"Title").ok()?.as_str().ok()?;
+    let title = normalise_space(&pdf_string(raw));
+    let generic = ["untitled", "microsoft word", "document"];
+    (!title.is_empty()
+        && !title.ends_with(".docx")
+        && !generic.iter().any(|g| title.to_lowercase().starts_with(g)))
+    .then_some(title)
+}
+
+/// A PDF text string: UTF-16BE with a BOM, else PDFDocEncoding (Latin-1 for our purposes).
+fn pdf_string(raw: &[u8]) -> String {
+    if let Some(rest) = raw.strip_prefix(b"\xFE\xFF") {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    raw.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Ligatures some fonts map to one code point, spelled out so words match.
+fn expand_ligatures(s: &str) -> String {
+    if !s.chars().any(|c| ('\u{FB00}'..='\u{FB06}').contains(&c)) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\u{FB00}' => "ff".to_string(),
+            '\u{FB01}' => "fi".to_string(),
+            '\u{FB02}' => "fl".to_string(),
+            '\u{FB03}' => "ffi".to_string(),
+            '\u{FB04}' => "ffl".to_string(),
+            '\u{FB05}' | '\u{FB06}' => "st".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// A paragraph being built.
+struct Para {
+    page: u32,
+    lines: usize,
+    size: f64,
+    /// Baseline of the first line, and the horizontal extent of all lines.
+    top: f64,
+    x0: f64,
+    x1: f64,
+    last: Line,
+    text: String,
+}
+
+/// A paragraph, or the cells of one table row.
+enum Unit {
+    Para(Para),
+    Row(Vec<Para>),
+}
+
+fn build_document(pages: Vec<Page>, info_title: Option<String>, fallback: &str) -> Document {
+    let mut pages: Vec<(u32, f64, Vec<Line>)> = pages
+        .into_iter()
+        .map(|p| (p.number, p.height, reading_order(lines_of(&p.glyphs))))
+        .collect();
+    drop_running_lines(&mut pages);
+    let vocab = vocabulary(&pages);
+    let paras = paragraphs(&pages, &vocab);
+    let body = body_size(&paras);
+
+    // Heading sizes, largest first: an unnumbered heading's level is its size's rank.
+    let is_heading_shape =
+        |p: &Para| p.lines <= 2 && p.text.len() <= 120 && !p.text.ends_with(['.', ',', ';', ':']);
+    let mut sizes: Vec<i64> = paras
+        .iter()
+        .filter(|p| is_heading_shape(p) && p.size >= body * 1.12)
+        .map(|p| (p.size * 2.0).round() as i64)
+        .collect();
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes.dedup();
+
+    let mut headings = HeadingPath::default();
+    let mut blocks = Vec::new();
+    let mut first_heading: Option<String> = None;
+    for unit in table_rows(paras) {
+        let p = match unit {
+            Unit::Para(p) => p,
+            Unit::Row(cells) => {
+                blocks.push(Block {
+                    headings: headings.path(),
+                    kind: BlockKind::TableRow,
+                    text: cells
+                        .iter()
+                        .map(|c| c.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    page: Some(cells[0].page),
+                });
+                continue;
+            }
+        };
+        let larger = p.size >= body * 1.12;
+        let numbered = text_heading_level(&p.text)
+            .filter(|_| p.text.starts_with(|c: char| c.is_ascii_digit()));
+        let level = if is_heading_shape(&p) && larger {
+            let rank = sizes
+                .iter()
+                .position(|&s| s == (p.size * 2.0).round() as i64)
+                .unwrap_or(0) as u32;
+            Some(numbered.map(|n| n as u32).unwrap_or(rank))
+        } else if p.lines == 1 && is_numbered_heading(&p.text) {
+            numbered.map(|n| n as u32)
+        } else {
+            None
+        };
+        if let Some(level) = level {
+            if first_heading.is_none() && blocks.is_empty() {
+                first_heading = Some(p.text.clone());
+            }
+            headings.push(level, p.text);
+            continue;
+        }
+        // A bullet marks a list item; like the other formats, the text leaves it out.
+        let (kind, text) = if is_bullet(&p.text) {
+            (
+                BlockKind::ListItem,
+                p.text[p.text.find(' ').unwrap_or(0)..].trim().to_string(),
+            )
+        } else {
+            (BlockKind::Paragraph, p.text)
+        };
+        blocks.push(Block {
+            headings: headings.path(),
+            kind,
+            text,
+            page: Some(p.page),
+        });
+    }
+    Document {
+        title: info_title
+            .or(first_heading)
+            .unwrap_or_else(|| fallback.to_string()),
+        format: Format::Pdf,
+        blocks,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn sample(rel: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../corpora/sample-org")
+            .join(rel);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn sample_pdf_has_pages_headings_and_no_running_lines() {
+        let d = parse_pdf(
+            &sample("engineering/model-development-and-validation-sop.pdf"),
+            "x",
+        )
+        .unwrap();
+        let pages: Vec<u32> = d.blocks.iter().filter_map(|b| b.page).collect();
+        assert_eq!(pages.first(), Some(&1));
+        assert_eq!(pages.iter().max(), Some(&4));
+        assert!(pages.windows(2).all(|w| w[0] <= w[1]), "pages in order");
+        let text = d.text();
+        assert!(!text.contains("Uncontrolled when printed"), "footer kept");
+        assert!(!text.contains("Page 2 of 4"), "page number kept");
+        assert!(
+            !text.contains("Northwind Lending Ltd | ENG-030"),
+            "running header kept"
+        );
+        assert!(
+            d.blocks
+                .iter()
+                .any(|b| b.headings.last().is_some_and(|h| h == "2. Scope")),
+            "{:#?}",
+            d.blocks
+                .iter()
+                .map(|b| b.headings.join(" › "))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn encrypted_scanned_and_broken_pdfs_fail_with_their_reason() {
+        let r = parse_pdf(&sample("governance/board-ai-update-restricted.pdf"), "x").unwrap_err();
+        assert!(r.reason().starts_with("encrypted PDF: "), "{r}");
+
+        let r = parse_pdf(&sample("general/fire-evacuation-notice-scan.pdf"), "x").unwrap_err();
+        assert!(
+            r.reason().contains("no text layer") && r.reason().contains("OCR is not supported"),
+            "{r}"
+        );
+
+        let good = sample("customer/customer-terms-digital-services.pdf");
+        for cut in [good.len() / 3, good.len() / 2, good.len() - 200] {
+            // Truncated files fail or yield what survives; they never panic.
+            match parse_pdf(&good[..cut], "x") {
+                Ok(d) => assert!(!d.blocks.is_empty()),
+                Err(r) => assert!(matches!(r, NotParsed::Failed(_)), "{r}"),
+            }
+        }
+        let mut scrambled = good.clone();
+        for i in (good.len() / 4..good.len() / 2).step_by(7) {
+            scrambled[i] ^= 0x5A;
+        }
+        let _ = parse_pdf(&scrambled, "x");
+        let r = parse_pdf(b"%PDF-1.4\ngarbage", "x").unwrap_err();
+        assert!(r.reason().starts_with("corrupt PDF: "), "{r}");
+    }
+
+    #[test]
+    fn hyphenated_words_join_by_the_document_s_own_spelling() {
+        let mut vocab = HashMap::new();
+        vocab.insert("development".to_string(), 1);
+        vocab.insert("risk-based".to_string(), 1);
+        let join = |a: &str, b: &str| {
+            let mut t = a.to_string();
+            join_line(&mut t, b, &vocab);
+            t
+        };
+        assert_eq!(
+            join("model devel-", "opment starts"),
+            "model development starts"
+        );
+        assert_eq!(join("a risk-", "based approach"), "a risk-based approach");
+        assert_eq!(join("such as NCS-", "3, and"), "such as NCS-3, and");
+        assert_eq!(join("under ENG-", "031"), "under ENG-031");
+        assert_eq!(
+            join("unknown hyphen-", "ation here"),
+            "unknown hyphenation here"
+        );
+        assert_eq!(join("plain", "next"), "plain next");
+    }
+
+    #[test]
+    fn page_numbers_and_running_keys() {
+        for p in [
+            "7",
+            "- 7 -",
+            "Page 7",
+            "Page 7 of 9",
+            "7/9",
+            "page 12 of 140",
+        ] {
+            assert!(is_page_number(p), "{p}");
+        }
+        for p in ["7 days", "Page seven", "2024 results", "Section 4"] {
+            assert!(!is_page_number(p), "{p}");
+        }
+        assert_eq!(
+            running_key("ENG-030 | Page 3 of 4"),
+            running_key("ENG-030 | Page 4 of 4")
+        );
+        assert!(starts_clause("4.2 The owner reviews it."));
+        assert!(starts_clause("12. Records"));
+        assert!(!starts_clause("0.80 for each tested group"));
+        assert!(!starts_clause("4.2 percent of cases"));
+        assert!(is_numbered_heading("4.2 Scope"));
+        assert!(is_numbered_heading("3. Roles and responsibilities"));
+        assert!(!is_numbered_heading("4.1 The owner shall review it."));
+        assert!(!is_numbered_heading("4.2 An assessment shall be updated:"));
+        for m in ["•", "1.", "a)", "(iv)", "12."] {
+            assert!(is_list_marker(m), "{m}");
+        }
+        for m in ["1.1", "word", "2024."] {
+            assert!(!is_list_marker(m), "{m}");
+        }
+        assert!(!is_numbered_heading(
+            "2024 Annual figures and a longer line of words that runs on"
+        ));
+    }
+}
