@@ -11,7 +11,10 @@
 use rayon::prelude::*;
 
 // Register tiles: 6 rows × 4 vectors of 16 lanes = 24 accumulators.
-use crate::cpu::tiles::{TC, TR, for_each_tile};
+use crate::cpu::{
+    simd::to_bf16,
+    tiles::{TC, TR, for_each_tile},
+};
 
 /// Whether this CPU and build can run [`BLinear`].
 pub fn available() -> bool {
@@ -23,13 +26,6 @@ pub fn available() -> bool {
     {
         false
     }
-}
-
-/// float32 → bfloat16, rounded to nearest even (finite inputs; no NaN reaches here).
-#[inline(always)]
-pub(crate) fn to_bf16(x: f32) -> u16 {
-    let bits = x.to_bits();
-    (bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16) as u16
 }
 
 /// A linear layer `y = x · W + b` with bfloat16 weights packed for the kernel.

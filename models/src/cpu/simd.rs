@@ -226,10 +226,17 @@ multiversion! {
     /// `x` rounded to bfloat16 into `out`; `out`'s items past `x.len()` become zero.
     pub fn to_bf16_row(x: &[f32], out: &mut [u16]) {
         for (o, &v) in out.iter_mut().zip(x) {
-            *o = crate::cpu::bf16::to_bf16(v);
+            *o = to_bf16(v);
         }
         out[x.len()..].fill(0);
     }
+}
+
+/// float32 → bfloat16, rounded to nearest even (finite inputs; no NaN reaches here).
+#[inline(always)]
+pub(crate) fn to_bf16(x: f32) -> u16 {
+    let bits = x.to_bits();
+    (bits.wrapping_add(0x7FFF + ((bits >> 16) & 1)) >> 16) as u16
 }
 
 #[cfg(test)]

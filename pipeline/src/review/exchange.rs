@@ -8,7 +8,7 @@ use std::{io::Write, path::Path};
 use crate::error::{Context, Result, user_error};
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, NotApplicable, Store, Verdict, normalise_time, store::derived_uid};
+use super::{Decision, NotApplicable, Store, Verdict, normalise_time, uid::derived_uid};
 
 /// File formats for export and import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -4,7 +4,7 @@
 
 use rusqlite::Transaction;
 
-use super::store::derived_uid;
+use super::uid::derived_uid;
 
 /// The schema version this build writes.
 pub const CURRENT: u32 = 2;

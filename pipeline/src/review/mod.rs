@@ -39,6 +39,7 @@ mod migrations;
 pub mod order;
 pub mod store;
 pub mod suggestions;
+mod uid;
 
 pub use migrations::CURRENT as SCHEMA_VERSION;
 pub use store::{Decision, NotApplicable, Store, Verdict};

@@ -9,15 +9,13 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use super::{Error, migrations};
+use super::{Error, migrations, uid::fresh_uid};
 
 /// How long a write waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -157,39 +155,6 @@ impl NotApplicable {
             decided_at,
         }
     }
-}
-
-/// A uid no other record has: the record's fields, the time, this process and a counter.
-fn fresh_uid(parts: &[&str]) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nonce = format!(
-        "{}:{}:{:?}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now()
-    );
-    let mut h = Sha256::new();
-    for p in parts.iter().copied().chain([nonce.as_str()]) {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    hex(&h.finalize()[..16])
-}
-
-/// The uid of a record that came without one (an old database, a hand-written file): a hash
-/// of its fields, so the same record always gets the same uid.
-pub(crate) fn derived_uid(kind: &str, parts: &[String]) -> String {
-    let mut h = Sha256::new();
-    h.update(kind.as_bytes());
-    for p in parts {
-        h.update([0]);
-        h.update(p.as_bytes());
-    }
-    hex(&h.finalize()[..16])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An open decision store.
