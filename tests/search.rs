@@ -551,3 +551,101 @@ fn reviewed_evidence_comes_first_and_rejected_suggestions_disappear() {
         "rejected suggestion still shown"
     );
 }
+
+/// What a person reads, with what varies between machines and runs masked: the workspace's
+/// path, and every decimal figure (scores and confidences move in their last digits between
+/// CPUs). Statuses, control IDs, documents, headings and ranks stay, so a change in mapping or
+/// ranking shows as a diff.
+fn masked(text: &str, ws: &Path) -> String {
+    let text = text.replace(&ws.display().to_string(), "[WS]");
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut prev = ' ';
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() && !prev.is_alphanumeric() && prev != '.' {
+            let mut num = c.to_string();
+            while let Some(&d) = chars.peek() {
+                if d.is_ascii_digit() || d == '.' {
+                    num.push(d);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let decimal = num.contains('.') && !num.ends_with('.') && num.matches('.').count() == 1;
+            let next_is_word = chars.peek().is_some_and(|d| d.is_alphanumeric());
+            if decimal && !next_is_word {
+                out.push_str("#.##");
+            } else {
+                out.push_str(&num);
+            }
+            prev = num.chars().last().unwrap_or(c);
+            continue;
+        }
+        out.push(c);
+        prev = c;
+    }
+    out
+}
+
+fn copy_of_workspace(t: &tempfile::TempDir) -> PathBuf {
+    let ws = t.path().join("ws");
+    common::copy_dir(workspace(), &ws);
+    ws
+}
+
+#[test]
+fn snapshot_the_coverage_table() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = copy_of_workspace(&t);
+    let out = ok(controlmap().args(["report", "-q", "--workspace"]).arg(&ws));
+    insta::assert_snapshot!(
+        "coverage_table",
+        masked(&String::from_utf8(out.stdout).unwrap(), &ws)
+    );
+}
+
+#[test]
+fn snapshot_search_by_control() {
+    let out = ok(controlmap()
+        .args([
+            "search",
+            "-q",
+            "--control",
+            "A.6.2.4",
+            "--limit",
+            "5",
+            "--workspace",
+        ])
+        .arg(workspace()));
+    insta::assert_snapshot!(
+        "search_control_a_6_2_4",
+        masked(&String::from_utf8(out.stdout).unwrap(), workspace())
+    );
+}
+
+#[test]
+fn snapshot_the_review_list() {
+    let t = tempfile::tempdir().unwrap();
+    let ws = copy_of_workspace(&t);
+    let out = ok(controlmap()
+        .args(["review", "list", "--control", "A.2.2", "--workspace"])
+        .arg(&ws)
+        .env("CONTROLMAP_REVIEWER", "tester"));
+    insta::assert_snapshot!(
+        "review_list_a_2_2",
+        masked(&String::from_utf8(out.stdout).unwrap(), &ws)
+    );
+}
+
+#[test]
+fn masking_keeps_words_and_ids_and_hides_figures() {
+    let ws = Path::new("/tmp/x");
+    assert_eq!(
+        masked(
+            "A.6.2.4 0.77 p.3 3fa9c2d1:A.2.2 /tmp/x/report.json 31 files",
+            ws
+        ),
+        "A.6.2.4 #.## p.3 3fa9c2d1:A.2.2 [WS]/report.json 31 files"
+    );
+}

@@ -1,5 +1,7 @@
-//! A tiny random BERT written to disk, for tests that need the loading code but not the
-//! real model. Its vectors mean nothing; its shapes, tokenizer and files are real.
+//! Models for tests: [`TinyModel`], a tiny random BERT written to disk, for tests that need
+//! the loading code but not the real model (its vectors mean nothing; its shapes, tokenizer
+//! and files are real); and [`FakeEmbedder`], a deterministic bag-of-words embedder for tests
+//! above this crate that need vectors and no model at all.
 
 use std::path::Path;
 
@@ -123,4 +125,99 @@ impl TinyModel {
 /// A boxed-error result, so this helper needs no error enum of its own.
 mod anyhow_free {
     pub type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// A deterministic stand-in for a model, for tests above this crate that need vectors but
+/// not a transformer: each word (lower-cased, alphanumeric runs) adds a fixed pseudo-random
+/// direction, and the sum is normalised. Texts sharing words are close; the same text gives
+/// the same vector alone or in a batch. One token per word, plus two for the special tokens.
+#[derive(Debug, Clone)]
+pub struct FakeEmbedder {
+    dim: usize,
+    model_id: String,
+}
+
+impl FakeEmbedder {
+    pub fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            model_id: format!("fake-bag-of-words@{dim}"),
+        }
+    }
+
+    fn vector(&self, text: &str) -> Vec<f32> {
+        let mut v = vec![0f32; self.dim];
+        for word in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let mut state = word
+                .to_lowercase()
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                });
+            let mut rng = crate::SplitMix64::new(state);
+            for x in &mut v {
+                state = rng.next_u64();
+                *x += (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            }
+        }
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|x| *x /= norm);
+        } else {
+            v[0] = 1.0;
+        }
+        v
+    }
+}
+
+impl crate::Embedder for FakeEmbedder {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn max_tokens(&self) -> usize {
+        256
+    }
+
+    fn count_tokens(&self, text: &str) -> crate::Result<usize> {
+        Ok(text.split_whitespace().count() + 2)
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        progress: &mut dyn FnMut(usize),
+    ) -> crate::Result<crate::Embeddings> {
+        let mut data = Vec::with_capacity(texts.len() * self.dim);
+        for t in texts {
+            data.extend(self.vector(t));
+        }
+        progress(texts.len());
+        Ok(crate::Embeddings::new(self.dim, data))
+    }
+}
+
+#[cfg(test)]
+mod fake_tests {
+    use super::*;
+    use crate::Embedder;
+
+    #[test]
+    fn the_fake_embedder_is_deterministic_and_batch_independent() {
+        let e = FakeEmbedder::new(16);
+        let both = e.embed(&["AI policy review", "travel meals"]).unwrap();
+        let one = e.embed(&["travel meals"]).unwrap();
+        assert_eq!(both.row(1), one.row(0));
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        assert!((dot(one.row(0), one.row(0)) - 1.0).abs() < 1e-5);
+        let near = e.embed(&["the AI policy"]).unwrap();
+        assert!(dot(near.row(0), both.row(0)) > dot(near.row(0), both.row(1)));
+    }
 }

@@ -45,13 +45,10 @@ pub enum Error {
     #[error(transparent)]
     Csv(#[from] csv::Error),
 
-    /// What was being done when `source` failed.
-    #[error("{context}")]
-    Context {
-        context: String,
-        #[source]
-        source: Box<Error>,
-    },
+    /// What was being done when `cause` failed; shown as `context: cause` (the cause is part
+    /// of the message, not a separate source, so that every way of printing it shows both).
+    #[error("{context}: {cause}")]
+    Context { context: String, cause: Box<Error> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -78,7 +75,7 @@ impl Error {
     pub fn is_broken_pipe(&self) -> bool {
         match self {
             Error::Io(e) => e.kind() == std::io::ErrorKind::BrokenPipe,
-            Error::Context { source, .. } => source.is_broken_pipe(),
+            Error::Context { cause, .. } => cause.is_broken_pipe(),
             _ => false,
         }
     }
@@ -94,14 +91,14 @@ impl<T, E: Into<Error>> Context<T> for std::result::Result<T, E> {
     fn context(self, context: impl Display) -> Result<T> {
         self.map_err(|e| Error::Context {
             context: context.to_string(),
-            source: Box::new(e.into()),
+            cause: Box::new(e.into()),
         })
     }
 
     fn with_context<C: Display>(self, context: impl FnOnce() -> C) -> Result<T> {
         self.map_err(|e| Error::Context {
             context: context().to_string(),
-            source: Box::new(e.into()),
+            cause: Box::new(e.into()),
         })
     }
 }
@@ -193,9 +190,9 @@ mod tests {
     fn context_chains_read_as_one_line() {
         let e: Result<()> = Err(std::io::Error::other("disk full")).context("cannot write x");
         let e = e.unwrap_err();
-        assert_eq!(e.to_string(), "cannot write x");
+        assert_eq!(e.to_string(), "cannot write x: disk full");
         assert_eq!(e.chain(), "cannot write x: disk full");
-        // anyhow, at the faces, prints the same chain.
+        // anyhow, at the faces, prints it once.
         assert_eq!(
             format!("{:#}", anyhow::Error::from(e)),
             "cannot write x: disk full"

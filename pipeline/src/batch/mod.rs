@@ -352,3 +352,82 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
     report::write_outputs(workspace)
 }
+
+#[cfg(test)]
+mod tests {
+    use controlmap_models::testing::FakeEmbedder;
+
+    use super::*;
+
+    fn options(dir: &std::path::Path) -> RunOptions {
+        RunOptions {
+            policy_dir: dir.join("policies"),
+            workspace: dir.join("ws"),
+            catalog: Catalog::builtin(),
+            model_dir: dir.join("model"),
+            parse: ParseOptions::default(),
+            all_documents: false,
+            learn: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_run_is_a_library_call_that_writes_every_output_and_reuses_unchanged_files() {
+        let t = tempfile::tempdir().unwrap();
+        let policies = t.path().join("policies");
+        fs_err::create_dir_all(&policies).unwrap();
+        fs_err::write(
+            policies.join("ai-policy.md"),
+            "# AI policy\n\nThe board approves this AI policy and reviews it every year.\n\n\
+             ## Impact assessment\n\nEvery AI system gets an impact assessment before release.\n",
+        )
+        .unwrap();
+        fs_err::write(
+            policies.join("travel.md"),
+            "# Travel\n\nMeals are reimbursed.\n",
+        )
+        .unwrap();
+        let opts = options(t.path());
+        let embedder = FakeEmbedder::new(64);
+
+        let first = run(&opts, &embedder).unwrap();
+        let names: Vec<_> = first
+            .files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                workspace::REPORT_JSON,
+                workspace::REPORT_HTML,
+                workspace::EVIDENCE_CSV,
+                workspace::SOA_CSV
+            ]
+        );
+        let r = &first.report;
+        assert_eq!(r.controls().count(), 38);
+        assert_eq!((r.files.found, r.files.parsed), (2, 2));
+        assert_eq!(
+            r.files.out_of_scope, 1,
+            "the travel policy never mentions AI"
+        );
+        let run_id = r.run_id.clone().expect("a run names itself");
+        // What was written is what a reader reads.
+        let read = crate::report::Report::load(&opts.workspace).unwrap();
+        assert_eq!(read.run_id.as_deref(), Some(run_id.as_str()));
+        assert_eq!(read.controls().count(), 38);
+
+        let again = run(&opts, &embedder).unwrap();
+        assert_eq!(again.report.files.unchanged, 2);
+        assert_ne!(again.report.run_id.as_deref(), Some(run_id.as_str()));
+    }
+
+    #[test]
+    fn a_missing_policy_folder_is_the_users_mistake() {
+        let t = tempfile::tempdir().unwrap();
+        let e = run(&options(t.path()), &FakeEmbedder::new(8)).unwrap_err();
+        assert!(matches!(e, crate::Error::User(_)), "{e:?}");
+        assert!(e.to_string().contains("is not a folder"), "{e}");
+    }
+}

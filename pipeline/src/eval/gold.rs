@@ -4,13 +4,13 @@
 //! the parsers extract every labelled quote from its file.
 //!
 //! ```
-//! let gold = controlmap::gold::Gold::parse(
+//! let gold = controlmap::eval::gold::Gold::parse(
 //!     "schema_version: 1\ncorpus: c\ncatalog: k\ngaps: [A.5.5]\nweak: []\n\
 //!      labels:\n  - file: a.md\n    quote: \"Models are  validated.\"\n    controls: [A.6.2.4]\n",
 //!     std::path::Path::new("gold.yaml"),
 //! )
 //! .unwrap();
-//! assert!(controlmap::gold::contains_quote("x\nModels are validated.\ny", &gold.labels[0].quote));
+//! assert!(controlmap::eval::gold::contains_quote("x\nModels are validated.\ny", &gold.labels[0].quote));
 //! ```
 
 use std::path::Path;

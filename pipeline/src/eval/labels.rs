@@ -13,7 +13,8 @@ use super::ItemFile;
 use crate::error::{Context, Result, user_error};
 
 /// A file the mapper learned from, and how many labelled items it gave.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LearnedFrom {
     pub file: String,
     pub items: usize,

@@ -70,12 +70,12 @@ impl Manifest {
         }
     }
 
-    /// Writes the manifest atomically (temporary file, then rename).
-    pub fn save(&self, workspace: &Path) -> std::io::Result<()> {
-        let path = workspace.join(crate::workspace::MANIFEST);
-        let tmp = path.with_extension("json.tmp");
-        fs_err::write(&tmp, serde_json::to_vec(self)?)?;
-        fs_err::rename(&tmp, &path)
+    /// Writes the manifest whole or not at all.
+    pub fn save(&self, workspace: &Path) -> crate::Result<()> {
+        crate::workspace::write_whole(
+            &workspace.join(crate::workspace::MANIFEST),
+            &serde_json::to_vec(self)?,
+        )
     }
 
     pub fn passage_count(&self) -> usize {

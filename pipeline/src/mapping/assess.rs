@@ -26,6 +26,7 @@ impl Status {
 
 /// When a passage counts for a control, in calibrated confidence (see [`Calibration`]).
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Thresholds {
     /// Confidence at or above which a passage is evidence…
     pub evidence: f32,

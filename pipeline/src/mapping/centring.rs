@@ -10,7 +10,7 @@
 //! post-processing of Mu and Viswanath, 2018, with the statistics taken from the catalog, not
 //! from the user's documents) takes that pull away. It also takes away what the direction says
 //! about policy passages (a data-quality rule from a policy statement), so it is an option of
-//! `eval --weights` (`common=K`), not the default; the README's Quality section has the figures.
+//! `eval --weights` (`common=K`), not the default; docs/quality.md has the figures.
 
 use controlmap_index::dot;
 use controlmap_models::Embeddings;

@@ -118,7 +118,7 @@ impl Mapper {
             // The summary on its own counts as one more example: the examples read like
             // policy text, and a passage that states an outcome in general terms (as
             // frameworks and crosswalks do) is often closest to the summary's own wording
-            // (NIST R@5 0.389 → 0.450 with the default weights; see the README's Quality).
+            // (docs/quality.md measures what it adds).
             example_texts.push(c.summary.trim().to_string());
             example_owner.push(ci);
             example_is_summary.push(true);
@@ -191,8 +191,7 @@ impl Mapper {
     ///
     /// Once it has learned any, the controls' summaries stop counting as examples (for the
     /// probe and the closest example alike): labelled passages teach the wording the summaries
-    /// stood in for, and with both, learning did worse (NIST 5-fold MRR 0.616 against 0.629;
-    /// the sample learning the NIST file, P@1 0.794 against 0.817).
+    /// stood in for, and with both, learning does worse on held-out labels (docs/quality.md).
     pub fn learn(&mut self, vectors: &Embeddings, labels: &[Vec<usize>]) {
         let labelled: Vec<usize> = (0..labels.len().min(vectors.len()))
             .filter(|&i| !labels[i].is_empty())

@@ -62,8 +62,8 @@ impl Weights {
 }
 
 impl Default for Weights {
-    /// Chosen on the sample organisation's gold and the NIST crosswalk together (see the
-    /// README's Quality section, which also gives the cross-validated figures): mostly the
+    /// Chosen on the sample organisation's gold and the NIST crosswalk together (see
+    /// docs/quality.md, which also gives the cross-validated figures): mostly the
     /// description, then the closest example; the heading path with half a passage's say,
     /// the neighbours a fifth, a little for keywords; counter-examples push false friends down
     /// and the linear probe separates controls whose descriptions read alike.

@@ -251,6 +251,7 @@ pub struct EvidenceEntry {
     pub confidence: Option<f32>,
     /// Why the mapper suggested it (reports from before rationales have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(deserialize_with = "rationale_or_none")]
     pub rationale: Option<Rationale>,
     #[serde(default)]
     pub text: String,
@@ -331,6 +332,12 @@ impl ControlEntry {
     }
 }
 
+/// A rationale as this controlmap writes it; reports that wrote it another way (a line of
+/// text, from before rationales were structured) read as none, not as an unreadable report.
+fn rationale_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Rationale>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
+}
+
 impl Report {
     /// Every control, in report order.
     pub fn controls(&self) -> impl Iterator<Item = &ControlEntry> {
@@ -349,7 +356,7 @@ impl Report {
         let path = workspace.join(workspace::REPORT_JSON);
         if !path.is_file() {
             user_error!(
-                "{} has no report; run `controlmap run POLICY_DIR --workspace {}` first",
+                "{} has no report.json; run `controlmap run POLICY_DIR --workspace {}` first",
                 workspace.display(),
                 workspace.display()
             );
@@ -381,7 +388,8 @@ impl Report {
 }
 
 /// to the fit behind it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CalibrationUsed {
     /// `built-in` (fitted for the pinned model on the sample organisation's gold) or `stored`
     /// (fitted for this model by `controlmap eval --save-calibration` and stored beside it).
@@ -446,6 +454,7 @@ pub struct StatusCounts {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Timings {
     pub load_model: f64,
     pub parse: f64,
@@ -453,4 +462,21 @@ pub struct Timings {
     pub index: f64,
     pub map: f64,
     pub total: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_written_by_earlier_versions_still_read() {
+        let e: EvidenceEntry = serde_json::from_value(serde_json::json!({
+            "content_hash": "aa11", "rationale": "closest to \"…\" (0.71)", "extra": 1
+        }))
+        .unwrap();
+        assert!(e.rationale.is_none());
+        assert_eq!(e.rest["extra"], 1, "unknown fields are kept for the rewrite");
+        let t: Timings = serde_json::from_value(serde_json::json!({"total": 2.5})).unwrap();
+        assert_eq!((t.total, t.embed), (2.5, 0.0));
+    }
 }

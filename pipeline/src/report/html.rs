@@ -209,27 +209,21 @@ pub fn render(report: &Report) -> String {
 /// built-in one) and the label files the mapper learned from. `None` for a plain run.
 fn how_mapped(report: &Report) -> Option<String> {
     let mut parts = Vec::new();
-    let stored = report
-        .rest
-        .get("calibration")
-        .filter(|c| c["source"] == "stored");
+    let stored = report.calibration.as_ref().filter(|c| c.source == "stored");
     if let Some(c) = stored {
         let mut part = "Confidences from the calibration stored with the model".to_string();
-        if let Some(on) = c["fitted_on"].as_str() {
+        if let Some(on) = &c.fitted_on {
             part += &format!(", fitted on {on}");
         }
-        if let Some(ece) = c["ece"].as_f64() {
+        if let Some(ece) = c.ece {
             part += &format!(" (ECE {ece:.3})");
         }
         parts.push(part);
     }
     let learned: Vec<String> = report
-        .rest
-        .get("learned_from")
-        .and_then(|l| l.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|l| Some(format!("{} ({} items)", l["file"].as_str()?, l["items"])))
+        .learned_from
+        .iter()
+        .map(|l| format!("{} ({} items)", l.file, l.items))
         .collect();
     if !learned.is_empty() {
         parts.push(format!("Learned from labels in {}", learned.join(", ")));
@@ -340,20 +334,22 @@ mod tests {
     fn a_stored_calibration_and_learned_labels_are_named_under_the_title() {
         let mut r = sample();
         r.apply_review(&[], &HashMap::new());
-        r.rest.insert(
-            "calibration".into(),
-            serde_json::json!({"source": "built-in", "coefficients": {}}),
-        );
+        r.calibration = Some(crate::report::CalibrationUsed {
+            source: "built-in".into(),
+            ..Default::default()
+        });
         assert!(!render(&r).contains("Confidences from"));
         assert!(!render(&r).contains("Learned from"));
-        r.rest.insert(
-            "calibration".into(),
-            serde_json::json!({"source": "stored", "fitted_on": "corpora/<b>sample-org", "ece": 0.0171}),
-        );
-        r.rest.insert(
-            "learned_from".into(),
-            serde_json::json!([{"file": "crosswalk.json", "items": 60}]),
-        );
+        r.calibration = Some(crate::report::CalibrationUsed {
+            source: "stored".into(),
+            fitted_on: Some("corpora/<b>sample-org".into()),
+            ece: Some(0.0171),
+            ..Default::default()
+        });
+        r.learned_from = vec![crate::eval::labels::LearnedFrom {
+            file: "crosswalk.json".into(),
+            items: 60,
+        }];
         let page = render(&r);
         assert!(
             page.contains(

@@ -139,14 +139,7 @@ pub fn short_ids<'a>(hashes: impl IntoIterator<Item = &'a str>) -> HashMap<Strin
 impl ReviewWorkspace {
     /// Reads `report.json` and `documents.json` from `dir`.
     pub fn load(dir: &Path) -> Result<Self> {
-        let report = Report::load(dir).map_err(|e| match e {
-            Error::User(_) => Error::user(format!(
-                "{} has no report; run `controlmap run POLICY_DIR --workspace {}` first",
-                dir.display(),
-                dir.display()
-            )),
-            other => other,
-        })?;
+        let report = Report::load(dir)?;
         let manifest_path = dir.join(workspace::MANIFEST);
         // A report from before runs had identifiers: the time `run` last wrote the manifest,
         // which rewriting the outputs (`controlmap report`) leaves alone.

@@ -423,4 +423,48 @@ mod tests {
         assert_eq!(h("LocalHost").as_deref(), Some("localhost"));
         assert_eq!(h("[::1]:80").as_deref(), Some("::1"));
     }
+
+    /// A workspace whose vectors were made in bf16 is searched with a bf16 model unless the
+    /// server is told otherwise: with the model's f32 vectors the search would compare vectors
+    /// of two kinds (the store refuses that, naming both models).
+    #[test]
+    fn search_uses_the_precision_the_workspace_was_built_in() {
+        use controlmap_index::VectorStore;
+        use controlmap_models::{Embedder, testing::TinyModel};
+
+        let model = tempfile::tempdir().unwrap();
+        TinyModel::default().write(model.path()).unwrap();
+        let f32_id = BertEmbedder::load(model.path(), DeviceChoice::Cpu)
+            .unwrap()
+            .model_id()
+            .to_string();
+        let ws = tempfile::tempdir().unwrap();
+        let bf16_id = format!("{f32_id}+bf16");
+        VectorStore::write(&ws.path().join(workspace::VECTORS), &bf16_id, 4, &[], &[]).unwrap();
+        let state = |precision| {
+            AppState::new(Config {
+                workspace: ws.path().to_path_buf(),
+                bind: DEFAULT_BIND.parse().unwrap(),
+                access: Access::Open,
+                read_only: true,
+                reviewer: "tester".into(),
+                model: Some(model.path().to_path_buf()),
+                device: DeviceChoice::Cpu,
+                precision,
+            })
+            .unwrap()
+        };
+
+        let mismatch = |e: &str| e.contains("was written with model");
+        match state(None).engine() {
+            Ok(_) => assert!(Precision::Bf16.available_on_cpu()),
+            // A CPU without bf16 says so; it never compares the vectors with f32 ones.
+            Err(e) => assert!(!mismatch(&e) && e.to_lowercase().contains("bf16"), "{e}"),
+        }
+        let e = state(Some(Precision::F32))
+            .engine()
+            .map(|_| ())
+            .unwrap_err();
+        assert!(mismatch(&e) && e.contains(&bf16_id), "{e}");
+    }
 }
