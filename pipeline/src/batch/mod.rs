@@ -2,7 +2,7 @@
 //! mapper into a workspace's `report.json` and the other outputs. `controlmap run` is a thin
 //! face over [`run`]; a worker over part of a folder would be another.
 //!
-//! - [`read`]: parsing in parallel and embedding as passages arrive, in the walk's order,
+//! - `read`: parsing in parallel and embedding as passages arrive, in the walk's order,
 //!   reusing what the last run read of unchanged files;
 //! - this module: the stages in order, the index and vectors written, the passages mapped and
 //!   the report built.

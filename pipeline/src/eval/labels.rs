@@ -80,7 +80,7 @@ pub fn control_index(ids: &[String]) -> HashMap<&str, usize> {
         .collect()
 }
 
-/// Loads the `--learn` files (for [`Mapper::learn`]): their items, and how many labelled
+/// Loads the `--learn` files (for [`crate::mapping::Mapper::learn`]): their items, and how many labelled
 /// items each gave.
 pub fn load_labelled(
     paths: &[PathBuf],

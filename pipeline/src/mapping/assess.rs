@@ -24,7 +24,7 @@ impl Status {
     }
 }
 
-/// When a passage counts for a control, in calibrated confidence (see [`Calibration`]).
+/// When a passage counts for a control, in calibrated confidence (see [`super::Calibration`]).
 #[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct Thresholds {

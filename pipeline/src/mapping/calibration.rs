@@ -17,7 +17,7 @@ pub struct Calibration {
 }
 
 impl Default for Calibration {
-    /// Fitted on corpora/sample-org's gold.yaml with the default [`Weights`]: `controlmap eval
+    /// Fitted on corpora/sample-org's gold.yaml with the default [`super::Weights`]: `controlmap eval
     /// --fit-calibration` prints these figures.
     fn default() -> Self {
         Self {

@@ -12,7 +12,7 @@
 //! - [`passages`]: a corpus's passages mapped in one call ([`map_passages`]);
 //! - [`calibration`]: scores into probabilities; [`stored_calibration`], a calibration fitted
 //!   for a tuned model and kept beside it;
-//! - [`assess`]: each control's status (evidence, weak, gap) from the confidences;
+//! - [`mod@assess`]: each control's status (evidence, weak, gap) from the confidences;
 //! - [`centring`]: the "all but the top" transform `common=K` applies to vectors.
 //!
 //! It does not read files, write reports or know about review decisions.

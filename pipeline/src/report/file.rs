@@ -334,7 +334,9 @@ impl ControlEntry {
 
 /// A rationale as this controlmap writes it; reports that wrote it another way (a line of
 /// text, from before rationales were structured) read as none, not as an unreadable report.
-fn rationale_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Rationale>, D::Error> {
+fn rationale_or_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Rationale>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
 }
 
@@ -475,7 +477,10 @@ mod tests {
         }))
         .unwrap();
         assert!(e.rationale.is_none());
-        assert_eq!(e.rest["extra"], 1, "unknown fields are kept for the rewrite");
+        assert_eq!(
+            e.rest["extra"], 1,
+            "unknown fields are kept for the rewrite"
+        );
         let t: Timings = serde_json::from_value(serde_json::json!({"total": 2.5})).unwrap();
         assert_eq!((t.total, t.embed), (2.5, 0.0));
     }

@@ -2,7 +2,7 @@
 //! built from the mapper's findings ([`build`]), with the reviewers' decisions applied
 //! ([`coverage`]), and every output made from it ([`outputs`]).
 //!
-//! - [`file`]: `report.json`'s type, read and written whole;
+//! - [`mod@file`]: `report.json`'s type, read and written whole;
 //! - [`build`]: the report's body from a run's assessments;
 //! - [`coverage`]: each control's coverage once decisions are applied (covered, proposed,
 //!   weak, gap, not applicable);
