@@ -78,16 +78,11 @@ pub fn given_or_default(explicit: Option<&Path>) -> PathBuf {
 /// Writes a file beside its destination, then renames it into place: a reader never sees half
 /// a file, and a crash leaves the old one.
 pub fn write_whole(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    fs_err::write(&tmp, bytes)?;
-    fs_err::rename(&tmp, path)?;
-    Ok(())
+    write_whole_with(path, |out| Ok(out.write_all(bytes)?))
 }
 
-/// Like [`write_whole`], for output written in pieces: `write` fills the temporary file, which
-/// is synced before it is renamed into place.
+/// [`write_whole`] for output written in pieces: `write` fills the temporary file, which is
+/// synced before it is renamed into place.
 pub fn write_whole_with(
     path: &Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,

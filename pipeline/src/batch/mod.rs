@@ -63,17 +63,24 @@ pub struct RunOptions {
     pub learn: Vec<PathBuf>,
 }
 
+/// The policy folder exists and is a folder: checked by the face before it loads the model,
+/// and by [`run`] for every other caller.
+pub fn check_policy_dir(dir: &std::path::Path) -> Result<()> {
+    if !dir.is_dir() {
+        crate::error::user_error!(
+            "{} is not a folder; give the policy folder to read",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 /// Runs the pipeline over `opts.policy_dir` with `embedder` (the model in `opts.model_dir`)
 /// and writes every output into `opts.workspace`, with the reviewers' decisions applied.
 pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     let started = Instant::now();
     let mut timings = Timings::default();
-    if !opts.policy_dir.is_dir() {
-        crate::error::user_error!(
-            "{} is not a folder; give the policy folder to read",
-            opts.policy_dir.display()
-        );
-    }
+    check_policy_dir(&opts.policy_dir)?;
     let workspace = &opts.workspace;
     fs_err::create_dir_all(workspace).context("cannot create the workspace")?;
     let catalog = &opts.catalog;

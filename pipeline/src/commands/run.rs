@@ -13,12 +13,8 @@ use crate::{
 };
 
 pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
-    if !args.dir.is_dir() {
-        anyhow::bail!(
-            "{} is not a folder; give the policy folder to read",
-            args.dir.display()
-        );
-    }
+    // A wrong folder should stop us before the model loads.
+    batch::check_policy_dir(&args.dir)?;
     let catalog = match &args.catalog {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),

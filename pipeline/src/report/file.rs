@@ -383,9 +383,14 @@ impl Report {
 
     /// Writes it as `report.json` in `workspace`, whole or not at all.
     pub fn save(&self, workspace: &Path) -> Result<()> {
+        workspace::write_whole(&workspace.join(workspace::REPORT_JSON), &self.to_json()?)
+    }
+
+    /// `report.json`'s bytes, as `save` and the outputs write them.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
         let mut json = serde_json::to_vec_pretty(self)?;
         json.push(b'\n');
-        workspace::write_whole(&workspace.join(workspace::REPORT_JSON), &json)
+        Ok(json)
     }
 }
 

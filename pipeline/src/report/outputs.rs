@@ -39,8 +39,7 @@ pub fn reviewed_report(workspace: &Path) -> Result<Report> {
 /// Every output file's name and contents, made from a reviewed report: `report.json`,
 /// `report.html`, `evidence.csv`, `soa.csv`, in that order.
 pub fn render_outputs(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>> {
-    let mut json = serde_json::to_vec_pretty(report)?;
-    json.push(b'\n');
+    let json = report.to_json()?;
     let html = html::render(report);
     let mut evidence = Vec::new();
     register::write_evidence(report, &mut evidence)?;
