@@ -40,19 +40,35 @@ impl LinearProbe {
         classes: usize,
         lambda: f64,
     ) -> Self {
+        Self::fit_weighted(x, labels, &vec![1.0; labels.len()], classes, lambda)
+    }
+
+    /// As [`fit_sets`](Self::fit_sets), each row counting `weights[i]` times in the squared
+    /// error (and in the means it is centred on): a source of rows can be made to count for
+    /// more, or less, than its number of rows.
+    pub fn fit_weighted<S: AsRef<[usize]>>(
+        x: &Embeddings,
+        labels: &[S],
+        weights: &[f64],
+        classes: usize,
+        lambda: f64,
+    ) -> Self {
         let dim = x.dim();
-        let n = labels.len().min(x.len());
+        let n = labels.len().min(x.len()).min(weights.len());
         let mut mean = vec![0f64; dim];
         let mut share = vec![0f64; classes];
+        let mut total = 0f64;
         for (i, set) in labels.iter().enumerate().take(n) {
+            let w = weights[i];
+            total += w;
             for (m, &v) in mean.iter_mut().zip(x.row(i)) {
-                *m += v as f64;
+                *m += w * v as f64;
             }
             for &label in set.as_ref() {
-                share[label] += 1.0;
+                share[label] += w;
             }
         }
-        let rows = n.max(1) as f64;
+        let rows = if total > 0.0 { total } else { 1.0 };
         mean.iter_mut().for_each(|m| *m /= rows);
         share.iter_mut().for_each(|s| *s /= rows);
 
@@ -71,8 +87,9 @@ impl LinearProbe {
             for &label in set.as_ref() {
                 target[label] += 1.0;
             }
+            let w = weights[i];
             for r in 0..dim {
-                let cr = centred[r];
+                let cr = w * centred[r];
                 let row = &mut a[r * dim..r * dim + r + 1];
                 for (slot, &cc) in row.iter_mut().zip(&centred[..=r]) {
                     *slot += cr * cc;

@@ -270,8 +270,9 @@ pub struct EvalArgs {
     #[arg(long, default_value = "default")]
     pub weights: crate::mapping::Weights,
 
-    /// Fit the confidence calibration on the corpus's gold (and print it, with its
-    /// cross-validated calibration error) instead of using the built-in one.
+    /// Fit the confidence calibration on the first labelled vectors (--vectors) or else the
+    /// corpus's gold (and print it, with its calibration error cross-fitted by document)
+    /// instead of using the built-in one.
     #[arg(long)]
     pub fit_calibration: bool,
 
@@ -292,9 +293,27 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub learn: Vec<PathBuf>,
 
+    /// Labelled vectors to score (a folder with labels.jsonl, vectors.npy and vectors.json,
+    /// as corpora/real holds): passages kept as this model's vectors, scored without their
+    /// text (no keywords, headings or neighbours). Repeatable. Its documents are left out of
+    /// what the mapper learned.
+    #[arg(long, value_name = "DIR")]
+    pub vectors: Vec<PathBuf>,
+
+    /// Score the mapper that knows only the catalog (and any --learn files), without the
+    /// lessons from real documents built into the binary.
+    #[arg(long)]
+    pub no_builtin: bool,
+
+    /// With --vectors: simulate reviewers' decisions on some documents and score others after
+    /// 0, 25, 50, 100 and 200 decisions (five rotations of folds by document).
+    #[arg(long, requires = "vectors")]
+    pub learning_curve: bool,
+
     /// Cross-validate learning from labels: score each labelled set in K folds (items; for a
-    /// corpus, documents), the mapper learning from the other folds' labels (and any --learn
-    /// files) each time; figures are the mean over three fixed shuffles.
+    /// corpus or labelled vectors, documents), the mapper learning from the other folds'
+    /// labels (and any --learn files) each time; figures are the mean over three fixed
+    /// shuffles.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u16).range(2..=50))]
     pub cv: Option<u16>,
 

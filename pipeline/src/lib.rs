@@ -7,6 +7,8 @@
 //! - embedding: [`controlmap_models`]; indexing: [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
 //! - [`mapping`]: passages scored against controls, calibrated, each control assessed;
+//!   [`lessons`]: what it learns beyond the catalog (real documents' labelled vectors, built
+//!   in; labelled files; reviewers' decisions);
 //! - [`batch`]: the run as one call (ingest → embed → index → map → report);
 //! - [`report`]: `report.json` (one type for writer and readers), coverage with reviewers'
 //!   decisions applied, and every output (HTML, evidence register, Statement of
@@ -34,6 +36,7 @@ pub mod commands;
 pub mod error;
 pub mod eval;
 pub mod ingest;
+pub mod lessons;
 pub mod mapping;
 pub mod messages;
 pub mod report;

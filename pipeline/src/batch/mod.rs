@@ -22,7 +22,7 @@ use controlmap_models::{Embedder, Embeddings};
 use crate::{
     catalog::Catalog,
     error::{Context, Result},
-    eval::labels::{control_index, load_labelled},
+    eval::labels::{Labelled, LearnedFrom, control_index, load_labelled},
     ingest::{
         chunk::{ChunkOptions, Passage},
         manifest::Manifest,
@@ -30,6 +30,7 @@ use crate::{
         parse::ParseOptions,
         walk::walk,
     },
+    lessons::{self, LabelledVectors},
     mapping::{
         Mapper, Scope, Thresholds, Weights, assess, context_cache::ContextCache, map_passages,
         stored_calibration,
@@ -102,8 +103,11 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     }
     // The labels to learn from, read now: a mistake in them should stop us before parsing.
     let control_ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
-    let (learned, learned_from) =
-        load_labelled(&opts.learn, embedder, &control_index(&control_ids))?;
+    let index_of = control_index(&control_ids);
+    let (mut learned, mut learned_from) = builtin_lessons(catalog, embedder, &index_of)?;
+    let (from_files, files_learned) = load_labelled(&opts.learn, embedder, &index_of)?;
+    learned.extend(&from_files);
+    learned_from.extend(files_learned);
     for l in &learned_from {
         note(format_args!(
             "learning from {}: {} labelled passages",
@@ -290,7 +294,24 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     if opts.all_documents {
         mapper.scope = Scope::everything();
     }
-    if !learned_from.is_empty() {
+    // The reviewers' decisions so far: accepted passages teach the probe as labels do, and
+    // every decision moves its own passage's score for its control.
+    let decided = lessons::decided(workspace, &passages, &vectors, embedder, &index_of)?;
+    if decided.learned.total() > 0 {
+        note(format_args!(
+            "learning from {} reviewer decisions ({} accepted, {} rejected)",
+            decided.learned.total(),
+            decided.learned.accepted,
+            decided.learned.rejected
+        ));
+        learned.extend_rows(
+            &decided.vectors,
+            &decided.positives(),
+            0..decided.vectors.len(),
+        );
+        mapper.remember(&decided.vectors, &decided.pairs);
+    }
+    if learned.labelled() > 0 {
         mapper.learn(&learned.vectors, &learned.labels);
     }
     let n_controls = mapper.n_controls();
@@ -342,6 +363,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         model: embedder.model_id().to_string(),
         catalog: catalog.framework.name.clone(),
         learned_from,
+        decisions_learned: decided.learned,
         calibration: report::CalibrationUsed::new(
             mapper.calibration,
             stored_calibration.as_ref(),
@@ -358,6 +380,35 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
 
     // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
     report::write_outputs(workspace)
+}
+
+/// What the default mapper learns before anything of the user's: the real documents'
+/// labelled vectors built into the binary, when they are this model's and this catalog's
+/// (otherwise a note says that the catalog alone maps).
+pub fn builtin_lessons(
+    catalog: &Catalog,
+    embedder: &dyn Embedder,
+    index_of: &HashMap<&str, usize>,
+) -> Result<(Labelled, Vec<LearnedFrom>)> {
+    let none = || (Labelled::empty(embedder.dim()), Vec::new());
+    if catalog.framework.id != lessons::vectors::BUILTIN_FRAMEWORK {
+        return Ok(none());
+    }
+    let builtin = LabelledVectors::builtin();
+    if builtin.model_id != embedder.model_id() || builtin.vectors.dim() != embedder.dim() {
+        note(format_args!(
+            "note: the built-in lessons from real documents are vectors of {}; with {} the catalog alone maps",
+            builtin.model_id,
+            embedder.model_id()
+        ));
+        return Ok(none());
+    }
+    let labelled = builtin.lessons(index_of, &Default::default())?;
+    let from = vec![LearnedFrom {
+        file: builtin.name.clone(),
+        items: labelled.labelled(),
+    }];
+    Ok((labelled, from))
 }
 
 #[cfg(test)]

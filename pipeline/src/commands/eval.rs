@@ -1,19 +1,22 @@
 //! `controlmap eval`: how well the mapper ranks controls for labelled passages, and how well
 //! it finds a labelled corpus's gaps ([`crate::eval`] does the scoring).
 
-use std::{io::Write, path::PathBuf};
+use std::{collections::BTreeSet, io::Write, path::PathBuf};
 
 use anyhow::{Result, bail};
 use controlmap_models::Embedder;
 
 use crate::{
+    batch::builtin_lessons,
     catalog::Catalog,
     cli::{Cli, EvalArgs, Format},
     eval::{
-        ItemResult, RankingMetrics,
+        ItemResult, LearningCurve, RankingMetrics,
         datasets::{EvalReport, eval_corpus, eval_items},
-        labels::{control_index, load_labelled},
+        labelled_vectors::{CURVE_STEPS, eval_vectors, learning_curve},
+        labels::{Labelled, control_index, load_labelled},
     },
+    lessons::LabelledVectors,
     mapping::{Mapper, stored_calibration},
     workspace,
 };
@@ -29,12 +32,33 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
     };
-    let items = if args.gold.is_empty() && args.corpus.is_none() {
+    let nothing_named = args.gold.is_empty() && args.corpus.is_none() && args.vectors.is_empty();
+    let items = if nothing_named {
         default_items()
     } else {
         args.gold.clone()
     };
+    let vector_dirs = if nothing_named {
+        let real = PathBuf::from("corpora/real");
+        if real.join("labels.jsonl").is_file() {
+            vec![real]
+        } else {
+            Vec::new()
+        }
+    } else {
+        args.vectors.clone()
+    };
+    // Read and checked before the model loads.
+    let vector_sets = vector_dirs
+        .iter()
+        .map(|d| LabelledVectors::load(d))
+        .collect::<crate::Result<Vec<_>>>()?;
     // Refused before the model loads.
+    if args.save_calibration && !args.vectors.is_empty() {
+        bail!(
+            "--save-calibration stores a fit on a corpus's gold (--corpus DIR) for a tuned model; not with --vectors"
+        );
+    }
     for l in &args.learn {
         let same = |p: &PathBuf| match (fs_err::canonicalize(p), fs_err::canonicalize(l)) {
             (Ok(a), Ok(b)) => a == b,
@@ -68,16 +92,64 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
     let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
     let index_of = control_index(&ids);
 
+    for set in &vector_sets {
+        set.check_model(embedder.model_id())?;
+    }
     let mut datasets = Vec::new();
-    let (base, learned_from) = load_labelled(&args.learn, &embedder, &index_of)?;
-    if !learned_from.is_empty() {
+    let mut curves = Vec::new();
+    // What the mapper learns before it scores anything: the built-in real documents' labels
+    // (unless --no-builtin) and the --learn files. A labelled-vector set is scored by a mapper
+    // that learned none of its documents.
+    let (builtin, mut learned_from) = if args.no_builtin {
+        (None, Vec::new())
+    } else {
+        let (_, from) = builtin_lessons(&catalog, &embedder, &index_of)?;
+        ((!from.is_empty()).then(LabelledVectors::builtin), from)
+    };
+    let (files, from_files) = load_labelled(&args.learn, &embedder, &index_of)?;
+    learned_from.extend(from_files);
+    let base_without = |leave_out: &BTreeSet<&str>| -> crate::Result<Labelled> {
+        let mut base = match &builtin {
+            Some(b) => b.lessons(&index_of, leave_out)?,
+            None => Labelled::empty(embedder.dim()),
+        };
+        base.extend(&files);
+        Ok(base)
+    };
+    let base = base_without(&BTreeSet::new())?;
+    if base.labelled() > 0 {
         mapper.learn(&base.vectors, &base.labels);
     }
     let cv = args.cv.map(usize::from);
 
+    // The labelled vectors first: with --fit-calibration the first set's fit is what
+    // everything else is scored with.
+    for (k, set) in vector_sets.iter().enumerate() {
+        let (docs, _) = set.documents();
+        let own: BTreeSet<&str> = docs.into_iter().collect();
+        let set_base = base_without(&own)?;
+        mapper.learn(&set_base.vectors, &set_base.labels);
+        datasets.push(eval_vectors(
+            set,
+            &mut mapper,
+            &ids,
+            &index_of,
+            &set_base,
+            cv,
+            args.fit_calibration && k == 0,
+        )?);
+        if args.learning_curve {
+            curves.push((
+                set.name.clone(),
+                learning_curve(set, &mut mapper, &index_of, &set_base, &CURVE_STEPS)?,
+            ));
+        }
+        mapper.learn(&base.vectors, &base.labels);
+    }
+
     let corpus = args.corpus.clone().or_else(|| {
         let d = PathBuf::from("corpora/sample-org");
-        (args.gold.is_empty() && d.join("gold.yaml").is_file()).then_some(d)
+        (nothing_named && d.join("gold.yaml").is_file()).then_some(d)
     });
     // The corpus first: with --fit-calibration its fit is what the item files are scored with.
     if let Some(dir) = &corpus {
@@ -92,12 +164,14 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             &mut mapper,
             &ids,
             &index_of,
-            args.fit_calibration,
+            args.fit_calibration && vector_sets.is_empty(),
             &base,
             cv,
         )?);
-    } else if args.fit_calibration {
-        bail!("--fit-calibration needs a corpus with a gold.yaml (--corpus DIR)");
+    } else if args.fit_calibration && vector_sets.is_empty() {
+        bail!(
+            "--fit-calibration needs labelled vectors (--vectors DIR) or a corpus with a gold.yaml (--corpus DIR)"
+        );
     }
     if args.save_calibration {
         let (Some(dir), Some(fitted)) = (&corpus, datasets.first()) else {
@@ -142,6 +216,10 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         calibration: mapper.calibration,
         learned_from,
         datasets,
+        learning_curves: curves
+            .into_iter()
+            .map(|(set, points)| LearningCurve { set, points })
+            .collect(),
     };
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -205,6 +283,17 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                         cv.ece
                     )?;
                 }
+                let sg = &d.suggestions;
+                writeln!(
+                    out,
+                    "  suggestions at confidence ≥ {:.2}: {} pairs, precision {:.3}{}",
+                    sg.threshold,
+                    sg.proposed,
+                    sg.precision,
+                    sg.auroc_about_nothing
+                        .map(|a| format!("; AUROC of best confidence vs about-nothing {a:.3}"))
+                        .unwrap_or_default()
+                )?;
                 if let Some(g) = &d.gaps {
                     writeln!(
                         out,
@@ -215,6 +304,27 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                 if args.misses {
                     write_misses(&mut out, &d.items)?;
                 }
+            }
+        }
+    }
+    if let Format::Text = args.format {
+        for c in &report.learning_curves {
+            writeln!(
+                out,
+                "learning curve on {} (reviewer decisions on one fold's documents, scored on another's; mean of 5 rotations):",
+                c.set
+            )?;
+            writeln!(
+                out,
+                "  {:>9} {:>8} {:>6} {:>6}",
+                "decisions", "accepted", "P@1", "MRR"
+            )?;
+            for p in &c.points {
+                writeln!(
+                    out,
+                    "  {:>9} {:>8} {:>6.3} {:>6.3}",
+                    p.decisions, p.accepted, p.p_at_1, p.mrr
+                )?;
             }
         }
     }

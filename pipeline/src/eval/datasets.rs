@@ -12,13 +12,13 @@ use controlmap_models::{Embedder, Embeddings};
 use serde::Serialize;
 
 use super::{
-    CalibrationMetrics, CalibrationPair, GapMetrics, ItemResult, RankingMetrics, assign_folds,
-    calibration_metrics, calibration_pairs, cross_validated_confidence, fit_calibration,
-    gap_metrics,
+    CalibrationMetrics, CalibrationPair, GapMetrics, ItemResult, RankingMetrics, SuggestionMetrics,
+    assign_folds, calibration_metrics, calibration_pairs, cross_validated_confidence,
+    fit_calibration, gap_metrics,
     gold::{Gold, squash},
     item_results,
     labels::{Labelled, LearnedFrom, gold_indices, item_labels, read_items},
-    mean_metrics, rank_rows, ranking_metrics,
+    mean_metrics, rank_rows, ranking_metrics, suggestion_metrics,
 };
 use crate::{
     error::{Context, Result, user_error},
@@ -38,6 +38,9 @@ pub struct EvalReport {
     /// The --learn files and how many labelled items each gave the mapper.
     pub learned_from: Vec<LearnedFrom>,
     pub datasets: Vec<DatasetResult>,
+    /// `--learning-curve`: figures after each number of simulated reviewer decisions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub learning_curves: Vec<super::LearningCurve>,
 }
 
 /// How a dataset was cross-validated (`--cv`): its ranking figures are the mean of
@@ -59,6 +62,9 @@ pub struct DatasetResult {
     /// The same with a calibration fitted on the other folds' documents (`--fit-calibration`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calibration_cross_validated: Option<CalibrationMetrics>,
+    /// The suggestions proposed as evidence and how many are right, and how well confidence
+    /// tells passages about nothing (with the cross-fitted calibration when one was fitted).
+    pub suggestions: SuggestionMetrics,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gaps: Option<GapMetrics>,
     /// Present when the figures are cross-validated (`--cv`).
@@ -70,7 +76,7 @@ pub struct DatasetResult {
 }
 
 /// Pairs per labelled item that calibration is measured on.
-const CALIBRATION_TOP: usize = 5;
+pub(super) const CALIBRATION_TOP: usize = 5;
 
 /// Shuffles a cross-validation averages over (seeds 1 to 3): with a few dozen items, one
 /// shuffle's figures move by several points with the split alone.
@@ -79,7 +85,7 @@ const CV_SHUFFLES: u64 = 3;
 /// Scores every row once, held out: the rows are dealt into folds (`fold_of`), and each fold
 /// is scored by the mapper after it learned from `base` and the other folds' labelled rows.
 /// The mapper is left as it was, having learned `base` only.
-fn cross_validated(
+pub(super) fn cross_validated(
     mapper: &mut Mapper,
     base: &Labelled,
     own: (&Embeddings, &[Vec<usize>]),
@@ -112,7 +118,7 @@ fn cross_validated(
 /// shuffle's scores and each row's controls ranked by them, and the ranking figures (the
 /// shuffles' mean).
 #[allow(clippy::too_many_arguments)]
-fn score_set(
+pub(super) fn score_set(
     mapper: &mut Mapper,
     base: &Labelled,
     vectors: &Embeddings,
@@ -194,6 +200,7 @@ pub fn eval_items(
     );
     let n = mapper.n_controls();
     let pairs = calibration_pairs(&scores, n, &gold, &[], &groups, CALIBRATION_TOP);
+    let suggestions = suggested(&mapper.calibration, &pairs, &[]);
     let names: Vec<(String, Option<u64>)> =
         file.items.iter().map(|i| (i.id.clone(), None)).collect();
     let items = item_results(&scores, &ranked, &gold, &names, &texts, ids);
@@ -205,10 +212,21 @@ pub fn eval_items(
         ranking,
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: None,
+        suggestions,
         gaps: None,
         cross_validation,
         items,
     })
+}
+
+/// [`SuggestionMetrics`] at the "proposed" threshold, with the confidences `c` gives.
+pub fn suggested(
+    c: &Calibration,
+    pairs: &[CalibrationPair],
+    about_nothing: &[bool],
+) -> SuggestionMetrics {
+    let conf: Vec<f32> = pairs.iter().map(|p| c.apply(p.features)).collect();
+    suggestion_metrics(pairs, &conf, about_nothing, Thresholds::default().evidence)
 }
 
 pub fn calibrated(c: &Calibration, pairs: &[CalibrationPair]) -> CalibrationMetrics {
@@ -329,11 +347,14 @@ pub fn eval_corpus(
         CALIBRATION_TOP,
     );
     let mut cross_validated = None;
+    let mut suggestions = suggested(&mapper.calibration, &pairs, &about_nothing);
     if fit {
         mapper.calibration = fit_calibration(&pairs);
         let cv = cross_validated_confidence(&pairs, 5);
         let right: Vec<bool> = pairs.iter().map(|p| p.right).collect();
         cross_validated = Some(calibration_metrics(&cv, &right));
+        suggestions =
+            suggestion_metrics(&pairs, &cv, &about_nothing, Thresholds::default().evidence);
     }
 
     mapper.scope.mute_outside(&mut scores, n, &passages);
@@ -350,6 +371,7 @@ pub fn eval_corpus(
         ranking,
         calibration: calibrated(&mapper.calibration, &pairs),
         calibration_cross_validated: cross_validated,
+        suggestions,
         gaps: Some(gap_metrics(&reported, &gold.gaps, &covered)),
         cross_validation,
         items,

@@ -223,6 +223,8 @@ pub struct CalibrationPair {
     pub right: bool,
     /// Which group (document) the pair comes from, for cross-validation.
     pub group: usize,
+    /// Which row (passage) of the set it is a pair of.
+    pub row: usize,
 }
 
 /// The calibration pairs of a labelled set: the `top` best controls of each labelled row, and
@@ -248,6 +250,7 @@ pub fn calibration_pairs(
                 features: Calibration::features(row, c),
                 right: g.contains(&c),
                 group: groups.get(i).copied().unwrap_or(i),
+                row: i,
             });
         }
     }
@@ -291,6 +294,102 @@ pub fn calibration_metrics(confidence: &[f32], right: &[bool]) -> CalibrationMet
         ece,
         bins,
     }
+}
+
+/// What a reviewer would be shown: the suggestions at or above the "proposed" threshold
+/// (a passage's control counts as evidence there), how many of them are right, and how well a
+/// passage's best confidence tells passages about something from passages about nothing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SuggestionMetrics {
+    /// The confidence a suggestion needs to be proposed as evidence.
+    pub threshold: f32,
+    /// Calibration pairs (each passage's five best controls) at or above it…
+    pub proposed: usize,
+    /// …and the share of them that are right.
+    pub precision: f64,
+    /// The area under the ROC curve of each passage's best confidence, passages with a label
+    /// against passages labelled evidence for nothing; `None` when the set has not both.
+    pub auroc_about_nothing: Option<f64>,
+}
+
+/// [`SuggestionMetrics`] of calibration pairs with their confidences; `about_nothing[r]` says
+/// row `r` is labelled evidence for nothing.
+pub fn suggestion_metrics(
+    pairs: &[CalibrationPair],
+    confidence: &[f32],
+    about_nothing: &[bool],
+    threshold: f32,
+) -> SuggestionMetrics {
+    let (mut proposed, mut right) = (0usize, 0usize);
+    let mut best: std::collections::BTreeMap<usize, f32> = Default::default();
+    for (p, &c) in pairs.iter().zip(confidence) {
+        if c >= threshold {
+            proposed += 1;
+            right += p.right as usize;
+        }
+        let b = best.entry(p.row).or_insert(f32::NEG_INFINITY);
+        *b = b.max(c);
+    }
+    let (mut something, mut nothing) = (Vec::new(), Vec::new());
+    for (&row, &b) in &best {
+        if about_nothing.get(row).copied().unwrap_or(false) {
+            nothing.push(b);
+        } else {
+            something.push(b);
+        }
+    }
+    SuggestionMetrics {
+        threshold,
+        proposed,
+        precision: right as f64 / proposed.max(1) as f64,
+        auroc_about_nothing: auroc(&something, &nothing),
+    }
+}
+
+/// The probability that a random `positive` scores above a random `negative` (ties count
+/// half): the area under the ROC curve. `None` when either is empty.
+pub fn auroc(positive: &[f32], negative: &[f32]) -> Option<f64> {
+    if positive.is_empty() || negative.is_empty() {
+        return None;
+    }
+    let mut all: Vec<(f32, bool)> = positive
+        .iter()
+        .map(|&s| (s, true))
+        .chain(negative.iter().map(|&s| (s, false)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Rank sum of the positives (ranks from 1, ties given their mean rank).
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j < all.len() && all[j].0 == all[i].0 {
+            j += 1;
+        }
+        let mean_rank = (i + 1 + j) as f64 / 2.0;
+        rank_sum += mean_rank * all[i..j].iter().filter(|x| x.1).count() as f64;
+        i = j;
+    }
+    let (p, n) = (positive.len() as f64, negative.len() as f64);
+    Some((rank_sum - p * (p + 1.0) / 2.0) / (p * n))
+}
+
+/// One point of the learning curve: after this many decisions, the figures on documents
+/// nobody decided anything in (the mean over the rotations).
+#[derive(Debug, Clone, Serialize)]
+pub struct CurvePoint {
+    pub decisions: usize,
+    /// How many of them were acceptances (the rest rejections), summed over the rotations.
+    pub accepted: usize,
+    pub p_at_1: f64,
+    pub mrr: f64,
+}
+
+/// The learning curve of one labelled-vector set.
+#[derive(Debug, Serialize)]
+pub struct LearningCurve {
+    pub set: String,
+    pub points: Vec<CurvePoint>,
 }
 
 /// Fits a [`Calibration`] to pairs by logistic regression (Newton's method, with a light L2
@@ -420,6 +519,36 @@ mod tests {
     }
 
     #[test]
+    fn auroc_and_suggestion_precision_by_hand() {
+        assert_eq!(auroc(&[0.9, 0.8], &[0.1, 0.2]), Some(1.0));
+        assert_eq!(auroc(&[0.1], &[0.9]), Some(0.0));
+        assert_eq!(auroc(&[0.5], &[0.5]), Some(0.5));
+        // 0.7 beats 0.2 and ties 0.7; 0.1 beats nothing: (1.5 + 0) / 4.
+        assert_eq!(auroc(&[0.7, 0.1], &[0.2, 0.7]), Some(0.375));
+        assert_eq!(auroc(&[], &[0.2]), None);
+
+        let pair = |row, right| CalibrationPair {
+            features: [0.0; 3],
+            right,
+            group: row,
+            row,
+        };
+        // Rows 0 and 1 are about something, row 2 about nothing.
+        let pairs = [
+            pair(0, true),
+            pair(0, false),
+            pair(1, false),
+            pair(2, false),
+        ];
+        let conf = [0.9, 0.6, 0.3, 0.7];
+        let m = suggestion_metrics(&pairs, &conf, &[false, false, true], 0.5);
+        assert_eq!(m.proposed, 3);
+        assert!((m.precision - 1.0 / 3.0).abs() < 1e-9);
+        // Best confidences: 0.9 and 0.3 about something, 0.7 about nothing.
+        assert_eq!(m.auroc_about_nothing, Some(0.5));
+    }
+
+    #[test]
     fn item_results_give_the_rank_of_the_first_label_and_the_best_controls() {
         let controls: Vec<String> = (0..6).map(|c| format!("A.{c}")).collect();
         let scores = [
@@ -545,6 +674,7 @@ mod tests {
                 features: x,
                 right,
                 group: i % 7,
+                row: i,
             });
         }
         let fit = fit_calibration(&pairs);

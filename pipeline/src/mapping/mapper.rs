@@ -6,12 +6,17 @@ use controlmap_models::{Embedder, Embeddings, LinearProbe};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{centring::CommonDirections, *};
+use super::{centring::CommonDirections, decisions::Decisions, *};
 use crate::catalog::Catalog;
 
 /// The ridge penalty of the linear probe (`λ` in `|X·W − Y|² + λ|W|²`, unit vectors): between
 /// 0.3 and 3 the eval figures hardly move; much less and the probe learns the examples' wording.
 const PROBE_RIDGE: f64 = 1.0;
+
+/// A learned row's weight in the probe's fit goes as its controls' count to this power (mean
+/// over its controls): 0 weighs every row alike, 1 every control alike. Cross-validated by
+/// document on the real corpus, 0.5 did best (docs/quality.md).
+const LEARNED_BALANCE: f64 = 0.5;
 
 /// Why a passage was suggested for a control, for a reviewer to check at a glance.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -49,13 +54,36 @@ fn catalog_probe(
     let own: Vec<usize> = (0..n_controls).collect();
     labels.extend(own.iter().map(std::slice::from_ref));
     labels.extend(example_owner.iter().map(std::slice::from_ref));
+    let mut weights = vec![1.0; labels.len()];
     if let Some((rows, sets)) = extra {
         data.extend(rows.rows().take(sets.len()).flatten());
         labels.extend(sets.iter().take(rows.len()));
     }
-    LinearProbe::fit_sets(
+    // Learned rows weigh less the more common their controls are, so that the controls public
+    // documents are full of (rules for using AI tools, model evaluations) do not draw every
+    // passage; their mean weight stays 1.
+    let first = weights.len();
+    let mut count = vec![0f64; n_controls];
+    for set in &labels[first..] {
+        for &c in set.iter() {
+            count[c] += 1.0;
+        }
+    }
+    let raw: Vec<f64> = labels[first..]
+        .iter()
+        .map(|set| {
+            set.iter()
+                .map(|&c| count[c].powf(-LEARNED_BALANCE))
+                .sum::<f64>()
+                / set.len().max(1) as f64
+        })
+        .collect();
+    let mean = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
+    weights.extend(raw.iter().map(|w| w / mean.max(1e-12)));
+    LinearProbe::fit_weighted(
         &Embeddings::new(descriptions.dim(), data),
         &labels,
+        &weights,
         n_controls,
         PROBE_RIDGE,
     )
@@ -85,6 +113,8 @@ pub struct Mapper {
     probe: LinearProbe,
     /// Labelled passages the probe has learned from besides the catalog.
     learned: usize,
+    /// Reviewers' decisions, passage by passage (see [`remember`](Self::remember)).
+    decisions: Decisions,
     /// The catalog's common directions, removed from every vector before it is compared
     /// (with [`Weights::common`]); the catalog's vectors above are stored with them removed.
     common: Option<CommonDirections>,
@@ -158,12 +188,14 @@ impl Mapper {
             counters = common.apply_all(&counters);
         }
         let probe = catalog_probe(&descriptions, &examples, &example_owner, None);
+        let decisions = Decisions::none(descriptions.dim());
         Ok(Self {
             n_controls,
             descriptions,
             examples,
             probe,
             learned: 0,
+            decisions,
             counters,
             common,
             counter_owner,
@@ -216,6 +248,20 @@ impl Mapper {
             &owner,
             Some((&rows, &sets)),
         );
+    }
+
+    /// Remembers reviewers' decisions: `pairs` are `(row of vectors, control, accepted)`. From
+    /// then on a passage close to a decided one has the decided control's score moved up
+    /// when it was accepted and down when it was rejected ([`Decisions`]). What an accepted
+    /// passage teaches about other passages is for the probe: give it to
+    /// [`learn`](Self::learn) as well. Replaces what an earlier call remembered.
+    pub fn remember(&mut self, vectors: &Embeddings, pairs: &[(usize, usize, bool)]) {
+        self.decisions = Decisions::new(vectors, pairs, self.n_controls);
+    }
+
+    /// How many decisions the mapper remembers.
+    pub fn remembered(&self) -> usize {
+        self.decisions.len()
     }
 
     /// The examples the mapper compares with (index, vector, control): all of them, less the
@@ -425,6 +471,7 @@ impl Mapper {
                 }
             }
         }
+        self.decisions.apply(&rows, &mut scores, n);
         scores
     }
 

@@ -9,19 +9,22 @@
 //!   [`context_cache`] keeps the headings' vectors between runs;
 //! - [`scope`]: which documents a framework applies to, and document-control text that is
 //!   evidence for nothing;
+//! - [`decisions`]: reviewers' decisions remembered passage by passage;
 //! - [`passages`]: a corpus's passages mapped in one call ([`map_passages`]);
 //! - [`calibration`]: scores into probabilities; [`stored_calibration`], a calibration fitted
 //!   for a tuned model and kept beside it;
 //! - [`mod@assess`]: each control's status (evidence, weak, gap) from the confidences;
 //! - [`centring`]: the "all but the top" transform `common=K` applies to vectors.
 //!
-//! It does not read files, write reports or know about review decisions.
+//! It does not read files or write reports; what it learns is handed to it
+//! ([`Mapper::learn`], [`Mapper::remember`]).
 
 pub mod assess;
 pub mod calibration;
 pub mod centring;
 pub mod context_cache;
 pub mod contexts;
+pub mod decisions;
 pub mod mapper;
 pub mod passages;
 pub mod scope;

@@ -6,8 +6,8 @@ use serde_json::Map;
 use super::{
     REPORT_SCHEMA_VERSION,
     file::{
-        CalibrationUsed, ControlEntry, EvidenceEntry, FileCounts, FileOutcome, ObjectiveEntry,
-        Report, StatusCounts, Timings,
+        CalibrationUsed, ControlEntry, DecisionsLearned, EvidenceEntry, FileCounts, FileOutcome,
+        ObjectiveEntry, Report, StatusCounts, Timings,
     },
 };
 use crate::{
@@ -28,6 +28,7 @@ pub struct Header {
     pub model: String,
     pub catalog: String,
     pub learned_from: Vec<LearnedFrom>,
+    pub decisions_learned: DecisionsLearned,
     pub calibration: CalibrationUsed,
     pub thresholds: Thresholds,
     pub files: FileCounts,
@@ -56,6 +57,7 @@ impl Report {
             file_outcomes: h.file_outcomes,
             calibration: Some(h.calibration),
             learned_from: h.learned_from,
+            decisions_learned: h.decisions_learned,
             thresholds: Some(h.thresholds),
             timings_s: Some(h.timings_s),
             rest: Map::new(),

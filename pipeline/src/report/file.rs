@@ -181,9 +181,13 @@ pub struct Report {
     /// The calibration that turned the mapper's scores into the confidences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationUsed>,
-    /// The labelled-item files the mapper learned from (`run --learn`); absent when none.
+    /// The labelled passages the mapper learned from: the built-in real documents' and
+    /// `run --learn` files; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub learned_from: Vec<LearnedFrom>,
+    /// How many of the reviewers' decisions the mapping learned from.
+    #[serde(default)]
+    pub decisions_learned: DecisionsLearned,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thresholds: Option<Thresholds>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -469,6 +473,22 @@ pub struct Timings {
     pub index: f64,
     pub map: f64,
     pub total: f64,
+}
+
+/// How many decisions the mapping learned from, as the report says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DecisionsLearned {
+    /// Accepted or linked by hand: positives.
+    pub accepted: usize,
+    /// Rejected: negatives.
+    pub rejected: usize,
+}
+
+impl DecisionsLearned {
+    pub fn total(&self) -> usize {
+        self.accepted + self.rejected
+    }
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ pub fn render(report: &Report) -> String {
 
 /// What shaped the confidences, from the fields `run` wrote: the calibration (when not the
 /// built-in one) and the label files the mapper learned from. `None` for a plain run.
-fn how_mapped(report: &Report) -> Option<String> {
+pub(crate) fn how_mapped(report: &Report) -> Option<String> {
     let mut parts = Vec::new();
     let stored = report.calibration.as_ref().filter(|c| c.source == "stored");
     if let Some(c) = stored {
@@ -227,6 +227,15 @@ fn how_mapped(report: &Report) -> Option<String> {
         .collect();
     if !learned.is_empty() {
         parts.push(format!("Learned from labels in {}", learned.join(", ")));
+    }
+    let d = report.decisions_learned;
+    if d.total() > 0 {
+        parts.push(format!(
+            "Learned from {} reviewer decisions ({} accepted, {} rejected)",
+            d.total(),
+            d.accepted,
+            d.rejected
+        ));
     }
     (!parts.is_empty()).then(|| parts.join(" · "))
 }

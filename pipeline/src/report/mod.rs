@@ -23,8 +23,8 @@ pub mod register;
 pub mod table;
 
 pub use file::{
-    CalibrationUsed, ControlEntry, Coverage, CoverageCounts, DecisionNote, EvidenceEntry,
-    FileCounts, FileOutcome, ObjectiveEntry, Report, Review, StatusCounts, Timings,
+    CalibrationUsed, ControlEntry, Coverage, CoverageCounts, DecisionNote, DecisionsLearned,
+    EvidenceEntry, FileCounts, FileOutcome, ObjectiveEntry, Report, Review, StatusCounts, Timings,
 };
 pub use outputs::{Written, write_outputs};
 

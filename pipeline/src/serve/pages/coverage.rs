@@ -36,6 +36,9 @@ pub(in crate::serve) async fn coverage(
                 (report.files.found) " files, " (report.files.passages) " passages · "
                 (report.controls().count()) " controls"
             }
+            @if let Some(how) = crate::report::html::how_mapped(&report) {
+                p.meta { (how) }
+            }
             section.summary {
                 @for c in Coverage::ALL {
                     div class={ "card " (c.key()) } {
