@@ -52,7 +52,7 @@ pub fn decided(
     };
     let mut current: Vec<_> = store.current_decisions()?.into_values().collect();
     // The store's map has no order; the rows and the probe's fit should not depend on it.
-    current.sort_by(|a, b| a.key().cmp(&b.key()));
+    current.sort_by_key(|d| d.key());
     let row_of: HashMap<&str, usize> = passages
         .iter()
         .enumerate()
