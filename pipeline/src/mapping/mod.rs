@@ -4,6 +4,7 @@
 //!   cosine to each control's description, evidence examples and counter-examples, a linear
 //!   probe fitted on the catalog (and on learned labels), and keyword matches, combined by
 //!   [`Weights`]; a [`Rationale`] for each suggestion;
+//! - [`probe`]: the linear probe's fit (catalog rows, learned rows balanced by control);
 //! - [`weights`]: how the signals combine, and the `--weights` syntax `eval` takes;
 //! - [`contexts`]: the heading path a passage is read in, and its section's neighbours;
 //!   [`context_cache`] keeps the headings' vectors between runs;
@@ -27,6 +28,7 @@ pub mod contexts;
 pub mod decisions;
 pub mod mapper;
 pub mod passages;
+pub mod probe;
 pub mod scope;
 pub mod stored_calibration;
 pub mod weights;
