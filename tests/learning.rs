@@ -43,8 +43,8 @@ fn the_shipped_default_is_reproduced_from_the_labelled_vectors() {
     assert_eq!(d["cross_validation"]["by"], "documents");
     let p1 = d["ranking"]["p_at_1"].as_f64().unwrap();
     let mrr = d["ranking"]["mrr"].as_f64().unwrap();
-    assert!((p1 - 0.598).abs() < 0.0015, "P@1 {p1}");
-    assert!((mrr - 0.707).abs() < 0.0015, "MRR {mrr}");
+    assert!((p1 - 0.523).abs() < 0.0015, "P@1 {p1}");
+    assert!((mrr - 0.645).abs() < 0.0015, "MRR {mrr}");
     assert!(d["calibration_cross_validated"]["ece"].as_f64().unwrap() < 0.05);
     assert_eq!(v["learned_from"][0]["file"], "corpora/real (built in)");
 }

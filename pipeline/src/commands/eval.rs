@@ -316,14 +316,14 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             )?;
             writeln!(
                 out,
-                "  {:>9} {:>8} {:>6} {:>6}",
-                "decisions", "accepted", "P@1", "MRR"
+                "  {:>9} {:>7} {:>8} {:>6} {:>6}",
+                "decisions", "made", "accepted", "P@1", "MRR"
             )?;
             for p in &c.points {
                 writeln!(
                     out,
-                    "  {:>9} {:>8} {:>6.3} {:>6.3}",
-                    p.decisions, p.accepted, p.p_at_1, p.mrr
+                    "  {:>9} {:>7.1} {:>8.1} {:>6.3} {:>6.3}",
+                    p.decisions, p.decided, p.accepted, p.p_at_1, p.mrr
                 )?;
             }
         }

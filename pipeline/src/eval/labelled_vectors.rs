@@ -122,7 +122,8 @@ pub fn learning_curve(
         .iter()
         .map(|&d| CurvePoint {
             decisions: d,
-            accepted: 0,
+            decided: 0.0,
+            accepted: 0.0,
             p_at_1: 0.0,
             mrr: 0.0,
         })
@@ -164,7 +165,9 @@ pub fn learning_curve(
                 .iter()
                 .map(|&(k, c, _)| (k, c, gold[rows[k]].contains(&c)))
                 .collect();
-            point.accepted += pairs.iter().filter(|p| p.2).count();
+            let folds = CURVE_FOLDS as f64;
+            point.decided += pairs.len() as f64 / folds;
+            point.accepted += pairs.iter().filter(|p| p.2).count() as f64 / folds;
             let mut taught = Labelled::empty(set.vectors.dim());
             taught.extend(&base);
             let mut positives = vec![Vec::new(); rows.len()];

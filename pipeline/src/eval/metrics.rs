@@ -378,9 +378,13 @@ pub fn auroc(positive: &[f32], negative: &[f32]) -> Option<f64> {
 /// nobody decided anything in (the mean over the rotations).
 #[derive(Debug, Clone, Serialize)]
 pub struct CurvePoint {
+    /// The decisions asked for at this step.
     pub decisions: usize,
-    /// How many of them were acceptances (the rest rejections), summed over the rotations.
-    pub accepted: usize,
+    /// The decisions made, mean per rotation: fewer than asked where a fold's review queue
+    /// (suggestions at or above the weak threshold) runs out.
+    pub decided: f64,
+    /// How many of them were acceptances (the rest rejections), mean per rotation.
+    pub accepted: f64,
     pub p_at_1: f64,
     pub mrr: f64,
 }
