@@ -381,7 +381,9 @@ fn eval_cross_validates_learning_a_labelling_convention() {
         mrr(&after),
         mrr(&before)
     );
-    assert_eq!(after["learned_from"][0]["items"], 8);
+    // The built-in real documents first, then the file.
+    assert_eq!(after["learned_from"][0]["file"], "corpora/real (built in)");
+    assert_eq!(after["learned_from"][1]["items"], 8);
 
     // The same file learned from and scored would be in-sample.
     let err = fails(
@@ -433,11 +435,14 @@ fn run_learns_from_labels_and_says_so_and_a_bad_label_file_stops_it_before_parsi
             .unwrap()
     };
     let plain = run("ws1", None);
-    assert!(plain.get("learned_from").is_none());
+    // Without --learn, the built-in real documents alone.
+    let from = plain["learned_from"].as_array().unwrap();
+    assert_eq!(from.len(), 1, "{from:?}");
+    assert_eq!(from[0]["file"], "corpora/real (built in)");
     let learned = run("ws2", Some(&train));
-    assert_eq!(learned["learned_from"][0]["items"], 8);
+    assert_eq!(learned["learned_from"][1]["items"], 8);
     assert!(
-        learned["learned_from"][0]["file"]
+        learned["learned_from"][1]["file"]
             .as_str()
             .unwrap()
             .ends_with("train.json")

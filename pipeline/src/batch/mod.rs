@@ -32,8 +32,8 @@ use crate::{
     },
     lessons::{self, LabelledVectors},
     mapping::{
-        Mapper, Scope, Thresholds, Weights, assess, context_cache::ContextCache, map_passages,
-        stored_calibration,
+        Mapper, Origin, Scope, Thresholds, Weights, assess, context_cache::ContextCache,
+        map_passages, stored_calibration,
     },
     messages::{bar, note},
     report::{self, FileCounts, FileOutcome, Report, Timings, Written},
@@ -308,11 +308,12 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
             &decided.vectors,
             &decided.positives(),
             0..decided.vectors.len(),
+            Origin::Own,
         );
         mapper.remember(&decided.vectors, &decided.pairs);
     }
     if learned.labelled() > 0 {
-        mapper.learn(&learned.vectors, &learned.labels);
+        mapper.learn(&learned.vectors, &learned.labels, &learned.origins);
     }
     let n_controls = mapper.n_controls();
     let mut contexts = ContextCache::load(workspace, embedder.model_id());

@@ -118,7 +118,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
     };
     let base = base_without(&BTreeSet::new())?;
     if base.labelled() > 0 {
-        mapper.learn(&base.vectors, &base.labels);
+        mapper.learn(&base.vectors, &base.labels, &base.origins);
     }
     let cv = args.cv.map(usize::from);
 
@@ -128,7 +128,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         let (docs, _) = set.documents();
         let own: BTreeSet<&str> = docs.into_iter().collect();
         let set_base = base_without(&own)?;
-        mapper.learn(&set_base.vectors, &set_base.labels);
+        mapper.learn(&set_base.vectors, &set_base.labels, &set_base.origins);
         datasets.push(eval_vectors(
             set,
             &mut mapper,
@@ -144,7 +144,7 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
                 learning_curve(set, &mut mapper, &index_of, &set_base, &CURVE_STEPS)?,
             ));
         }
-        mapper.learn(&base.vectors, &base.labels);
+        mapper.learn(&base.vectors, &base.labels, &base.origins);
     }
 
     let corpus = args.corpus.clone().or_else(|| {

@@ -24,7 +24,7 @@ use crate::{
     error::{Context, Result, user_error},
     ingest::{chunk::place, manifest::Manifest},
     mapping::{
-        Batch, Calibration, Contexts, Mapper, Prepared, Scope, Status, Thresholds, assess,
+        Batch, Calibration, Contexts, Mapper, Origin, Prepared, Scope, Status, Thresholds, assess,
         context_cache::ContextCache, map_prepared,
     },
     workspace,
@@ -88,7 +88,7 @@ const CV_SHUFFLES: u64 = 3;
 pub(super) fn cross_validated(
     mapper: &mut Mapper,
     base: &Labelled,
-    own: (&Embeddings, &[Vec<usize>]),
+    own: (&Embeddings, &[Vec<usize>], Origin),
     fold_of: &[usize],
     folds: usize,
     score: &dyn Fn(&Mapper) -> Vec<f32>,
@@ -102,14 +102,15 @@ pub(super) fn cross_validated(
             own.0,
             own.1,
             (0..fold_of.len()).filter(|&i| fold_of[i] != f),
+            own.2,
         );
-        mapper.learn(&train.vectors, &train.labels);
+        mapper.learn(&train.vectors, &train.labels, &train.origins);
         let scores = score(mapper);
         for i in (0..fold_of.len()).filter(|&i| fold_of[i] == f) {
             out[i * n..(i + 1) * n].copy_from_slice(&scores[i * n..(i + 1) * n]);
         }
     }
-    mapper.learn(&base.vectors, &base.labels);
+    mapper.learn(&base.vectors, &base.labels, &base.origins);
     out
 }
 
@@ -123,6 +124,7 @@ pub(super) fn score_set(
     base: &Labelled,
     vectors: &Embeddings,
     gold: &[Vec<usize>],
+    origin: Origin,
     group_of: &[usize],
     groups: usize,
     cv: Option<(usize, &'static str)>,
@@ -145,7 +147,14 @@ pub(super) fn score_set(
     for seed in 1..=CV_SHUFFLES {
         let fold_of_group = assign_folds(groups, folds, seed);
         let fold_of: Vec<usize> = group_of.iter().map(|&g| fold_of_group[g]).collect();
-        let scores = cross_validated(mapper, base, (vectors, gold), &fold_of, folds, score);
+        let scores = cross_validated(
+            mapper,
+            base,
+            (vectors, gold, origin),
+            &fold_of,
+            folds,
+            score,
+        );
         let ranked = rank_rows(&scores, n);
         shuffles.push(ranking_metrics(&ranked, gold));
         first.get_or_insert((scores, ranked));
@@ -193,6 +202,7 @@ pub fn eval_items(
         base,
         &vectors,
         &gold,
+        Origin::Own,
         &groups,
         groups.len(),
         cv.map(|k| (k, "items")),
@@ -317,6 +327,7 @@ pub fn eval_corpus(
         base,
         &vectors,
         &gold_lists,
+        Origin::Own,
         &groups,
         doc_of.len(),
         cv.map(|k| (k, "documents")),
@@ -403,8 +414,9 @@ mod tests {
         let base = Labelled {
             vectors: e.embed(&["the fire alarm is tested weekly"]).unwrap(),
             labels: vec![vec![20]],
+            origins: vec![Origin::Public],
         };
-        mapper.learn(&base.vectors, &base.labels);
+        mapper.learn(&base.vectors, &base.labels, &base.origins);
         let texts_ref: Vec<&str> = texts.to_vec();
         let contexts = Contexts::none(texts.len());
         let sections = vec![None; texts.len()];
@@ -418,16 +430,28 @@ mod tests {
         };
         let before = score(&mapper);
         let fold_of = [0, 1, 0, 2, 1];
-        let cv = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
+        let cv = cross_validated(
+            &mut mapper,
+            &base,
+            (&vectors, &labels, Origin::Own),
+            &fold_of,
+            3,
+            &score,
+        );
 
         let n = mapper.n_controls();
         for (i, &fold) in fold_of.iter().enumerate() {
             // What a mapper taught the base and exactly the other folds' labelled rows gives.
             let mut train = Labelled::empty(vectors.dim());
             train.extend(&base);
-            train.extend_rows(&vectors, &labels, (0..5).filter(|&j| fold_of[j] != fold));
+            train.extend_rows(
+                &vectors,
+                &labels,
+                (0..5).filter(|&j| fold_of[j] != fold),
+                Origin::Own,
+            );
             let mut m = Mapper::new(&Catalog::builtin(), &e, "probe=1".parse().unwrap()).unwrap();
-            m.learn(&train.vectors, &train.labels);
+            m.learn(&train.vectors, &train.labels, &train.origins);
             let expected = score(&m);
             assert_eq!(
                 cv[i * n..(i + 1) * n],
@@ -438,12 +462,19 @@ mod tests {
         // Learning everything (each row its own label too) scores differently.
         let mut all = Labelled::empty(vectors.dim());
         all.extend(&base);
-        all.extend_rows(&vectors, &labels, 0..5);
-        mapper.learn(&all.vectors, &all.labels);
+        all.extend_rows(&vectors, &labels, 0..5, Origin::Own);
+        mapper.learn(&all.vectors, &all.labels, &all.origins);
         assert_ne!(score(&mapper), cv);
         // And the cross-validation left the mapper as it found it.
-        mapper.learn(&base.vectors, &base.labels);
-        let again = cross_validated(&mut mapper, &base, (&vectors, &labels), &fold_of, 3, &score);
+        mapper.learn(&base.vectors, &base.labels, &base.origins);
+        let again = cross_validated(
+            &mut mapper,
+            &base,
+            (&vectors, &labels, Origin::Own),
+            &fold_of,
+            3,
+            &score,
+        );
         assert_eq!(again, cv);
         assert_eq!(score(&mapper), before);
         assert_eq!(mapper.learned(), 1);

@@ -16,7 +16,7 @@ use super::{
 use crate::{
     error::Result,
     lessons::LabelledVectors,
-    mapping::{Batch, Contexts, Mapper, Thresholds, top_k},
+    mapping::{Batch, Contexts, Mapper, Origin, Thresholds, top_k},
 };
 use controlmap_models::Embeddings;
 
@@ -52,6 +52,7 @@ pub fn eval_vectors(
         base,
         &set.vectors,
         &gold,
+        Origin::Public,
         &group,
         docs.len(),
         cv.map(|k| (k, "documents")),
@@ -136,8 +137,9 @@ pub fn learning_curve(
             &set.vectors,
             &gold,
             (0..gold.len()).filter(|&i| fold[i] != scored && fold[i] != reviewed),
+            Origin::Public,
         );
-        mapper.learn(&base.vectors, &base.labels);
+        mapper.learn(&base.vectors, &base.labels, &base.origins);
         mapper.remember(&Embeddings::new(set.vectors.dim(), Vec::new()), &[]);
 
         // The review queue of the reviewed documents, most confident first.
@@ -176,8 +178,8 @@ pub fn learning_curve(
                     positives[k].push(c);
                 }
             }
-            taught.extend_rows(&vectors, &positives, 0..rows.len());
-            mapper.learn(&taught.vectors, &taught.labels);
+            taught.extend_rows(&vectors, &positives, 0..rows.len(), Origin::Own);
+            mapper.learn(&taught.vectors, &taught.labels, &taught.origins);
             mapper.remember(&vectors, &pairs);
             let m = ranking_metrics(
                 &rank_rows(&score_vectors(mapper, &test_vectors), n),
@@ -187,7 +189,7 @@ pub fn learning_curve(
             point.mrr += m.mrr / CURVE_FOLDS as f64;
         }
     }
-    mapper.learn(&extra.vectors, &extra.labels);
+    mapper.learn(&extra.vectors, &extra.labels, &extra.origins);
     mapper.remember(&Embeddings::new(set.vectors.dim(), Vec::new()), &[]);
     Ok(points)
 }

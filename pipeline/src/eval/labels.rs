@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ItemFile;
 use crate::error::{Context, Result, user_error};
+use crate::mapping::Origin;
 
 /// A file the mapper learned from, and how many labelled items it gave.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -24,6 +25,8 @@ pub struct LearnedFrom {
 pub struct Labelled {
     pub vectors: Embeddings,
     pub labels: Vec<Vec<usize>>,
+    /// Each row's origin: public documents' or the organisation's own.
+    pub origins: Vec<Origin>,
 }
 
 impl Labelled {
@@ -31,10 +34,12 @@ impl Labelled {
         Self {
             vectors: Embeddings::new(dim, Vec::new()),
             labels: Vec::new(),
+            origins: Vec::new(),
         }
     }
 
-    /// Reads a labelled-item file (`eval --gold`'s format) and embeds its texts.
+    /// Reads a labelled-item file (`eval --gold`'s format) and embeds its texts: the
+    /// organisation's own labels.
     pub fn load(
         path: &Path,
         embedder: &dyn Embedder,
@@ -45,6 +50,7 @@ impl Labelled {
         Ok(Self {
             vectors: embedder.embed(&texts)?,
             labels: item_labels(&file, path, index_of)?,
+            origins: vec![Origin::Own; texts.len()],
         })
     }
 
@@ -54,19 +60,26 @@ impl Labelled {
     }
 
     pub fn extend(&mut self, other: &Labelled) {
-        self.extend_rows(&other.vectors, &other.labels, 0..other.labels.len());
+        let mut data = self.vectors.as_slice().to_vec();
+        data.extend_from_slice(other.vectors.as_slice());
+        self.vectors = Embeddings::new(other.vectors.dim(), data);
+        self.labels.extend(other.labels.iter().cloned());
+        self.origins.extend(other.origins.iter().copied());
     }
 
+    /// Adds these rows of `vectors`, labelled by `labels`, all of one origin.
     pub fn extend_rows(
         &mut self,
         vectors: &Embeddings,
         labels: &[Vec<usize>],
         rows: impl IntoIterator<Item = usize>,
+        origin: Origin,
     ) {
         let mut data = self.vectors.as_slice().to_vec();
         for i in rows {
             data.extend_from_slice(vectors.row(i));
             self.labels.push(labels[i].clone());
+            self.origins.push(origin);
         }
         self.vectors = Embeddings::new(vectors.dim(), data);
     }

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::{
     error::{Context, Result, user_error},
     eval::labels::{Labelled, gold_indices},
+    mapping::Origin,
 };
 
 /// The built-in labelled corpus (see corpora/real/README.md).
@@ -169,6 +170,7 @@ impl LabelledVectors {
             &self.vectors,
             &labels,
             (0..self.rows.len()).filter(|&i| !leave_out.contains(self.rows[i].doc_id.as_str())),
+            Origin::Public,
         );
         Ok(out)
     }

@@ -6,7 +6,12 @@ use controlmap_models::{Embedder, Embeddings, LinearProbe};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{centring::CommonDirections, decisions::Decisions, probe::catalog_probe, *};
+use super::{
+    centring::CommonDirections,
+    decisions::Decisions,
+    probe::{Origin, catalog_probe},
+    *,
+};
 use crate::catalog::Catalog;
 
 /// Why a passage was suggested for a control, for a reviewer to check at a glance.
@@ -166,7 +171,10 @@ impl Mapper {
     /// Once it has learned any, the controls' summaries stop counting as examples (for the
     /// probe and the closest example alike): labelled passages teach the wording the summaries
     /// stood in for, and with both, learning does worse on held-out labels (docs/quality.md).
-    pub fn learn(&mut self, vectors: &Embeddings, labels: &[Vec<usize>]) {
+    ///
+    /// `origins` says where each row comes from (public documents or the organisation's own),
+    /// which sets its weight; a row without one counts as the organisation's own.
+    pub fn learn(&mut self, vectors: &Embeddings, labels: &[Vec<usize>], origins: &[Origin]) {
         let labelled: Vec<usize> = (0..labels.len().min(vectors.len()))
             .filter(|&i| !labels[i].is_empty())
             .collect();
@@ -178,6 +186,10 @@ impl Mapper {
                 .collect(),
         );
         let sets: Vec<&[usize]> = labelled.iter().map(|&i| labels[i].as_slice()).collect();
+        let origins: Vec<Origin> = labelled
+            .iter()
+            .map(|&i| origins.get(i).copied().unwrap_or(Origin::Own))
+            .collect();
         self.learned = labelled.len();
         let (mut data, mut owner) = (Vec::new(), Vec::new());
         for (_, e, c) in self.active_examples() {
@@ -188,7 +200,7 @@ impl Mapper {
             &self.descriptions,
             &Embeddings::new(self.examples.dim(), data),
             &owner,
-            Some((&rows, &sets)),
+            Some((&rows, &sets, &origins)),
         );
     }
 
@@ -521,7 +533,7 @@ mod mapper_tests {
         let rows = Embeddings::new(v.dim(), v.row(0).repeat(21));
         let mut labels = vec![vec![target]; 20];
         labels.push(vec![]);
-        m.learn(&rows, &labels);
+        m.learn(&rows, &labels, &[]);
         assert_eq!(m.learned(), 20, "the unlabelled row teaches nothing");
         let learned = m.probe.scores(v.row(0));
         assert_eq!(rank(&learned, target), 0, "{learned:?}");
@@ -529,7 +541,7 @@ mod mapper_tests {
         let texts = ["expense claims for business travel are filed monthly"];
         let none = [None];
         let after = score(&m, &e, &texts, &Contexts::none(1), &none);
-        m.learn(&rows, &vec![vec![]; 21]);
+        m.learn(&rows, &vec![vec![]; 21], &[]);
         assert_eq!(m.learned(), 0);
         assert_eq!(
             m.probe.scores(v.row(0)),
@@ -751,10 +763,10 @@ mod mapper_tests {
         let other = e
             .embed(&["incidents are reported to the regulator"])
             .unwrap();
-        mapper.learn(&other, &[vec![ci]]);
+        mapper.learn(&other, &[vec![ci]], &[]);
         let learned = score(&mapper, &e, &[summary], &Contexts::none(1), &[None]);
         assert!(learned[ci] < 0.9999, "{}", learned[ci]);
-        mapper.learn(&other, &[vec![]]);
+        mapper.learn(&other, &[vec![]], &[]);
         assert_eq!(
             score(&mapper, &e, &[summary], &Contexts::none(1), &[None]),
             row

@@ -38,5 +38,6 @@ pub use calibration::Calibration;
 pub use contexts::{Batch, Contexts, context_of, section_key};
 pub use mapper::{Mapper, Rationale};
 pub use passages::{Mapped, Prepared, map_passages, map_prepared, mute};
+pub use probe::Origin;
 pub use scope::{Scope, contains_word, count_words, is_document_control};
 pub use weights::Weights;
