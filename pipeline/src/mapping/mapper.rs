@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{
     centring::CommonDirections,
     decisions::Decisions,
-    probe::{Origin, catalog_probe},
+    probe::{Learned, Origin, catalog_probe},
     *,
 };
 use crate::catalog::Catalog;
@@ -200,7 +200,11 @@ impl Mapper {
             &self.descriptions,
             &Embeddings::new(self.examples.dim(), data),
             &owner,
-            Some((&rows, &sets, &origins)),
+            Some(Learned {
+                rows: &rows,
+                sets: &sets,
+                origins: &origins,
+            }),
         );
     }
 

@@ -43,13 +43,20 @@ impl Origin {
 /// corpus cross-validated by document, and keeps the sample above its target.
 const LEARNED_BALANCE: f64 = 0.5;
 
+/// Learned rows for the probe's fit: their vectors, each one's controls, and each one's origin.
+pub(super) struct Learned<'a> {
+    pub rows: &'a Embeddings,
+    pub sets: &'a [&'a [usize]],
+    pub origins: &'a [Origin],
+}
+
 /// The probe fitted on each control's description and evidence examples (one row each,
 /// labelled with its control), and on `extra` labelled rows (with their origins) when given.
 pub(super) fn catalog_probe(
     descriptions: &Embeddings,
     examples: &Embeddings,
     example_owner: &[usize],
-    extra: Option<(&Embeddings, &[&[usize]], &[Origin])>,
+    extra: Option<Learned<'_>>,
 ) -> LinearProbe {
     let n_controls = descriptions.len();
     let mut data = [descriptions.as_slice(), examples.as_slice()].concat();
@@ -59,10 +66,10 @@ pub(super) fn catalog_probe(
     labels.extend(example_owner.iter().map(std::slice::from_ref));
     let mut weights = vec![1.0; labels.len()];
     let mut origins: &[Origin] = &[];
-    if let Some((rows, sets, o)) = extra {
-        data.extend(rows.rows().take(sets.len()).flatten());
-        labels.extend(sets.iter().take(rows.len()));
-        origins = o;
+    if let Some(l) = extra {
+        data.extend(l.rows.rows().take(l.sets.len()).flatten());
+        labels.extend(l.sets.iter().take(l.rows.len()));
+        origins = l.origins;
     }
     // Learned rows weigh less the more common their controls are, so that the controls public
     // documents are full of (rules for using AI tools, model evaluations) do not draw every
