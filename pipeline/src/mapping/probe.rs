@@ -22,10 +22,10 @@ const OWN_WEIGHT: f64 = 1.0;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     /// Public documents' labels (the built-in real documents, a `--vectors` set): how real
-    /// policies are worded, weighed [`PUBLIC_WEIGHT`] of a catalog row.
+    /// policies are worded, each weighing 0.1 of a catalog row on average.
     Public,
     /// The organisation's own labels (`--learn` files, `eval --gold` items) and its reviewers'
-    /// decisions, weighed [`OWN_WEIGHT`].
+    /// decisions, each weighing as a catalog row on average.
     Own,
 }
 
