@@ -686,6 +686,36 @@ mod tests {
     }
 
     #[test]
+    fn docx_xml_nested_100k_deep_is_read_without_overflowing_the_stack() {
+        for depth in [10_000, 100_000] {
+            // Paragraphs in text boxes in paragraphs, and unknown elements inside each other.
+            let boxes = format!(
+                "{}<w:r><w:t>boxed</w:t></w:r>{}",
+                "<w:p><w:r><w:txbxContent>".repeat(depth),
+                "</w:txbxContent></w:r></w:p>".repeat(depth)
+            );
+            let wrapped = format!(
+                "{}{}{}{}",
+                "<w:sdt>".repeat(depth),
+                para("Normal", "inside"),
+                "</w:sdt>".repeat(depth),
+                para("Normal", "after")
+            );
+            for (body, phrases) in [(boxes, &["boxed"][..]), (wrapped, &["inside", "after"])] {
+                let bytes = docx(&[("word/document.xml", &document(&body))]);
+                let d = parse_docx(&bytes, "deep").unwrap();
+                for phrase in phrases {
+                    assert!(
+                        d.blocks.iter().any(|b| b.text.contains(phrase)),
+                        "{depth}: {phrase} in {} blocks",
+                        d.blocks.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn corrupt_truncated_and_bomb_packages_fail_with_a_reason() {
         let r = parse_docx(b"PK\x03\x04 not really a zip", "x").unwrap_err();
         assert!(r.reason().starts_with("corrupt DOCX: "), "{r}");

@@ -4,7 +4,7 @@
 //! the site's header and footer are dropped. [`decode_html`] finds the page's encoding (a
 //! BOM, else a `<meta charset>` near the top) before any of that.
 
-use ego_tree::NodeRef;
+use ego_tree::{NodeId, NodeRef, iter::Edge};
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::{Block, BlockKind, Document, Format, HeadingPath, decode_text, normalise_space};
@@ -122,8 +122,8 @@ pub fn parse_html(src: &str, fallback_title: &str) -> Document {
         drop_header_footer: !in_content_root,
     };
     match root {
-        Some(r) => w.walk(*r, false),
-        None => w.walk(html.tree.root(), false),
+        Some(r) => w.walk(*r),
+        None => w.walk(html.tree.root()),
     }
     w.flush(BlockKind::Paragraph);
     let title =
@@ -191,21 +191,56 @@ impl Walker {
         }
     }
 
-    /// `in_item`: inside a list item, whose text is flushed as one list item.
-    fn walk(&mut self, node: NodeRef<'_, Node>, in_item: bool) {
+    /// Reads `root`'s subtree in document order. Iterative, over the tree's open and close
+    /// edges, so that a page nested 100,000 elements deep costs time, not the stack; a subtree
+    /// read whole (a heading, a table row) or dropped is skipped to its close.
+    fn walk(&mut self, root: NodeRef<'_, Node>) {
+        let mut skip: Option<NodeId> = None;
+        // Open list items: their text is flushed as list items.
+        let mut items = 0usize;
+        for edge in root.traverse() {
+            match edge {
+                Edge::Open(node) if skip.is_none() => {
+                    if !self.open(node, items > 0) {
+                        skip = Some(node.id());
+                    } else if is_element(node, &["li"]) {
+                        items += 1;
+                    }
+                }
+                Edge::Open(_) => {}
+                Edge::Close(node) => {
+                    if skip.is_some() {
+                        if skip == Some(node.id()) {
+                            skip = None;
+                        }
+                        continue;
+                    }
+                    let Node::Element(el) = node.value() else {
+                        continue;
+                    };
+                    let name = el.name();
+                    if name == "li" {
+                        items -= 1;
+                        self.flush(BlockKind::ListItem);
+                    } else if BLOCKS.contains(&name) {
+                        self.flush(item_or_paragraph(items > 0));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles `node` as the walk enters it (`in_item`: inside a list item); whether to go
+    /// on into its children.
+    fn open(&mut self, node: NodeRef<'_, Node>, in_item: bool) -> bool {
         let el = match node.value() {
             Node::Text(t) => {
                 self.buf.push_str(t);
-                return;
+                return false;
             }
             Node::Element(el) => el,
-            Node::Document | Node::Fragment => {
-                for c in node.children() {
-                    self.walk(c, in_item);
-                }
-                return;
-            }
-            _ => return,
+            Node::Document | Node::Fragment => return true,
+            _ => return false,
         };
         let name = el.name();
         let hidden = el.attr("hidden").is_some()
@@ -218,13 +253,9 @@ impl Walker {
             || hidden
             || (self.drop_header_footer && matches!(name, "header" | "footer"))
         {
-            return;
+            return false;
         }
-        let here = if in_item {
-            BlockKind::ListItem
-        } else {
-            BlockKind::Paragraph
-        };
+        let here = item_or_paragraph(in_item);
         match name {
             "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
                 self.flush(here);
@@ -234,27 +265,20 @@ impl Walker {
                     self.h1 = Some(text.clone());
                 }
                 self.headings.push(level, text);
-            }
-            "li" => {
-                self.flush(here);
-                for c in node.children() {
-                    self.walk(c, true);
-                }
-                self.flush(BlockKind::ListItem);
+                false
             }
             "tr" => {
                 self.flush(here);
                 let cells: Vec<String> = node
                     .children()
-                    .filter(|c| {
-                        matches!(c.value(), Node::Element(e) if matches!(e.name(), "td" | "th"))
-                    })
+                    .filter(|&c| is_element(c, &["td", "th"]))
                     .map(|c| normalise_space(&text_of(c)))
                     .collect();
                 if cells.iter().any(|c| !c.is_empty()) {
                     self.buf = cells.join(" | ");
                     self.flush(BlockKind::TableRow);
                 }
+                false
             }
             "pre" => {
                 self.flush(here);
@@ -268,49 +292,67 @@ impl Walker {
                         page: None,
                     });
                 }
+                false
             }
-            "br" => self.buf.push(' '),
-            "img" => {}
+            "br" => {
+                self.buf.push(' ');
+                false
+            }
+            "img" => false,
+            "li" => {
+                self.flush(here);
+                true
+            }
             _ if BLOCKS.contains(&name) => {
                 self.flush(here);
-                for c in node.children() {
-                    self.walk(c, in_item);
-                }
-                self.flush(here);
+                true
             }
-            _ => {
-                for c in node.children() {
-                    self.walk(c, in_item);
-                }
-            }
+            _ => true,
         }
     }
 }
 
+fn item_or_paragraph(in_item: bool) -> BlockKind {
+    if in_item {
+        BlockKind::ListItem
+    } else {
+        BlockKind::Paragraph
+    }
+}
+
+fn is_element(node: NodeRef<'_, Node>, names: &[&str]) -> bool {
+    matches!(node.value(), Node::Element(e) if names.contains(&e.name()))
+}
+
 /// The text under `node`, with block elements and `<br>` separated by spaces and dropped
-/// elements left out.
+/// elements left out (iterative, as [`Walker::walk`]).
 fn text_of(node: NodeRef<'_, Node>) -> String {
     let mut out = String::new();
-    fn go(n: NodeRef<'_, Node>, out: &mut String) {
-        match n.value() {
-            Node::Text(t) => out.push_str(t),
-            Node::Element(e) if DROPPED.contains(&e.name()) || e.attr("hidden").is_some() => {}
-            Node::Element(e) => {
-                let block = BLOCKS.contains(&e.name()) || matches!(e.name(), "br" | "li");
-                if block {
-                    out.push(' ');
+    let mut skip: Option<NodeId> = None;
+    let is_block =
+        |e: &scraper::node::Element| BLOCKS.contains(&e.name()) || matches!(e.name(), "br" | "li");
+    for edge in node.traverse() {
+        match edge {
+            Edge::Open(n) if skip.is_none() => match n.value() {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) if DROPPED.contains(&e.name()) || e.attr("hidden").is_some() => {
+                    skip = Some(n.id());
                 }
-                for c in n.children() {
-                    go(c, out);
-                }
-                if block {
+                Node::Element(e) if is_block(e) => out.push(' '),
+                _ => {}
+            },
+            Edge::Open(_) => {}
+            Edge::Close(n) => {
+                if skip.is_some() {
+                    if skip == Some(n.id()) {
+                        skip = None;
+                    }
+                } else if matches!(n.value(), Node::Element(e) if is_block(e)) {
                     out.push(' ');
                 }
             }
-            _ => {}
         }
     }
-    go(node, &mut out);
     out
 }
 
@@ -418,6 +460,34 @@ all staff.<br>And contractors.</p>
             decode_html(b"<meta charset=utf-16><p>ok</p>"),
             "<meta charset=utf-16><p>ok</p>"
         );
+    }
+
+    #[test]
+    fn a_page_nested_100k_deep_is_read_without_overflowing_the_stack() {
+        for depth in [10_000, 100_000] {
+            let page = format!(
+                "<html><body>{}<p>deep text</p>{}<p>after</p></body></html>",
+                "<div>".repeat(depth),
+                "</div>".repeat(depth)
+            );
+            let d = parse_html(&page, "deep");
+            let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+            assert!(texts.contains(&"deep text"), "{depth}: {texts:?}");
+            assert!(texts.contains(&"after"), "{depth}: {texts:?}");
+            // Deep inline elements, and deep lists, too.
+            let page = format!(
+                "<p>{}inline{}</p>",
+                "<b>".repeat(depth),
+                "</b>".repeat(depth)
+            );
+            assert_eq!(parse_html(&page, "b").blocks[0].text, "inline");
+            let page = format!(
+                "<h2>{}title{}</h2><p>x</p>",
+                "<i>".repeat(depth),
+                "</i>".repeat(depth)
+            );
+            assert_eq!(parse_html(&page, "h").blocks[0].headings, ["title"]);
+        }
     }
 
     #[test]

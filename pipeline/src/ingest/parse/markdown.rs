@@ -100,6 +100,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn markdown_nested_100k_deep_is_read_without_overflowing_the_stack() {
+        for depth in [10_000, 100_000] {
+            // Block quotes inside block quotes, brackets and emphasis inside each other.
+            let quotes = format!("# Deep\n\n{} quoted text\n\nafter\n", ">".repeat(depth));
+            let d = parse_markdown(&quotes, "q");
+            let texts: Vec<&str> = d.blocks.iter().map(|b| b.text.as_str()).collect();
+            assert!(texts.iter().any(|t| t.contains("quoted text")), "{depth}");
+            assert!(texts.contains(&"after"), "{depth}");
+            let inline = format!("{}x{}\n\nafter\n", "[*".repeat(depth), "*]".repeat(depth));
+            let d = parse_markdown(&inline, "i");
+            assert!(d.blocks.iter().any(|b| b.text == "after"), "{depth}");
+            let lists = format!("{}item\n\nafter\n", "- ".repeat(depth));
+            let d = parse_markdown(&lists, "l");
+            assert!(d.blocks.iter().any(|b| b.text == "after"), "{depth}");
+        }
+    }
+
+    #[test]
     fn markdown_headings_lists_and_tables() {
         let md = "# AI Policy\n\nIntro text.\n\n## 1 Scope\n\nThis policy **applies** to all staff\nand contractors.\n\n- First item\n- Second item with `code`\n\n### 1.1 Detail\n\n| Role | Duty |\n|---|---|\n| Owner | Approves |\n\n## 2 Review\n\nReviewed yearly.\n";
         let d = parse_markdown(md, "x");
