@@ -144,18 +144,22 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
     }
     let mut collector = Collector::default();
     let mut first_error = None;
-    for &number in page_ids.keys() {
-        // pdf-extract panics on many malformed inputs; one bad page should cost that page.
-        let page = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pdf_extract::output_doc_page(&doc, &mut collector, number)
-        }));
-        let error = match page {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e.to_string()),
-            Err(panic) => Some(format!(
-                "the PDF reader crashed ({})",
-                super::panic_message(&*panic)
-            )),
+    for (&number, &id) in &page_ids {
+        // A page whose objects form a cycle would send pdf-extract round it until the stack
+        // overflows: such a page is passed over, with what is wrong.
+        let error = match page_problem(&doc, id) {
+            Some(problem) => Some(problem),
+            // pdf-extract panics on many malformed inputs; one bad page should cost that page.
+            None => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pdf_extract::output_doc_page(&doc, &mut collector, number)
+            })) {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(panic) => Some(format!(
+                    "the PDF reader crashed ({})",
+                    super::panic_message(&*panic)
+                )),
+            },
         };
         if let Some(e) = error {
             first_error.get_or_insert((number, e));
@@ -171,6 +175,13 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
     if glyphs == 0 {
         return Err(match first_error {
             Some((page, e)) => NotParsed::Failed(format!("corrupt PDF: page {page}: {e}")),
+            None if !has_images(&doc, &page_ids) => NotParsed::Failed(format!(
+                "no text found: {} neither text nor images (an empty or damaged PDF?)",
+                match pages.len() {
+                    1 => "its one page holds".to_string(),
+                    n => format!("its {n} pages hold"),
+                }
+            )),
             None => NotParsed::Failed(format!(
                 "no text layer: {} (a scan?); OCR is not supported",
                 match pages.len() {
@@ -182,6 +193,44 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
     }
     let title = info_title(&doc);
     Ok(build_document(pages, title, fallback_title))
+}
+
+/// What is wrong with a page whose resources or content cannot be read (a reference cycle,
+/// a missing object, content that is not a content stream), which pdf-extract would pass over
+/// as an empty page or follow round a cycle.
+fn page_problem(doc: &pdf_extract::Document, id: pdf_extract::ObjectId) -> Option<String> {
+    use pdf_extract::Object;
+    if let Err(e) = doc.get_page_resources(id) {
+        return Some(e.to_string());
+    }
+    let page = match doc.get_dictionary(id) {
+        Ok(p) => p,
+        Err(e) => return Some(e.to_string()),
+    };
+    // A page without content is blank, not damaged.
+    let contents = page.get(b"Contents").ok()?;
+    let parts: Vec<&Object> = match doc.dereference(contents) {
+        Err(e) => return Some(format!("its content: {e}")),
+        Ok((_, Object::Array(a))) => a.iter().collect(),
+        Ok((_, o)) => vec![o],
+    };
+    parts
+        .into_iter()
+        .find_map(|part| match doc.dereference(part) {
+            Err(e) => Some(format!("its content: {e}")),
+            Ok((_, Object::Stream(_))) => None,
+            Ok(_) => Some("its content is not a content stream".into()),
+        })
+}
+
+/// Whether any page draws an image (a scan) rather than nothing at all.
+fn has_images(
+    doc: &pdf_extract::Document,
+    pages: &std::collections::BTreeMap<u32, pdf_extract::ObjectId>,
+) -> bool {
+    pages
+        .values()
+        .any(|&id| doc.get_page_images(id).is_ok_and(|i| !i.is_empty()))
 }
 
 /// A trailer `/Encrypt` entry, for files lopdf refuses to load.
@@ -411,6 +460,66 @@ mod tests {
         let _ = parse_pdf(&scrambled, "x");
         let r = parse_pdf(b"%PDF-1.4\ngarbage", "x").unwrap_err();
         assert!(r.reason().starts_with("corrupt PDF: "), "{r}");
+    }
+
+    /// A PDF of these objects (numbered from 1; object 1 the catalog), with its cross-reference
+    /// table.
+    fn pdf_of(objects: &[&str]) -> Vec<u8> {
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, body) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        out.extend_from_slice(
+            format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+        );
+        for o in offsets {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+                objects.len() + 1
+            )
+            .as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn a_pdf_with_a_reference_cycle_says_so_not_that_it_is_a_scan() {
+        // The page's content is object 4, which is a reference to itself.
+        let cycle = pdf_of(&[
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>",
+            "4 0 R",
+        ]);
+        let r = parse_pdf(&cycle, "x").unwrap_err();
+        assert!(r.reason().starts_with("corrupt PDF: page 1: "), "{r}");
+        assert!(r.reason().contains("reference cycle"), "{r}");
+        assert!(!r.reason().contains("a scan"), "{r}");
+
+        // The page tree's node is its own parent.
+        let parents = pdf_of(&[
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 /Parent 2 0 R >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        ]);
+        let r = parse_pdf(&parents, "x").unwrap_err();
+        assert!(r.reason().starts_with("corrupt PDF: page 1: "), "{r}");
+        assert!(r.reason().contains("reference cycle"), "{r}");
+
+        // A page that draws nothing at all is not called a scan either.
+        let empty = pdf_of(&[
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << >> >>",
+        ]);
+        let r = parse_pdf(&empty, "x").unwrap_err();
+        assert!(r.reason().starts_with("no text found: "), "{r}");
     }
 
     #[test]
