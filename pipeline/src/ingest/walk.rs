@@ -89,17 +89,87 @@ pub fn walk(root: &Path) -> std::io::Result<Walk> {
     Ok(out)
 }
 
+/// A file's key: its path relative to the folder, `/`-separated, one [`name_key`] per part.
 fn rel_path(root: &Path, path: &Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
     rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
+        .map(|c| name_key(c.as_os_str()))
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A file name as text that stays distinct for distinct names. A name that is valid UTF-8
+/// (and holds no U+FFFD) is itself. Otherwise each byte that is not valid UTF-8, and each
+/// byte of a U+FFFD, is written as U+FFFD and two hex digits: the name reads as a lossy
+/// display would show it, and names that differ only in such bytes keep different keys
+/// (the mapping is one-to-one: every U+FFFD of the key starts an escaped byte).
+#[cfg(unix)]
+pub fn name_key(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    const MARK: char = '\u{FFFD}';
+    let bytes = name.as_bytes();
+    if let Ok(s) = std::str::from_utf8(bytes)
+        && !s.contains(MARK)
+    {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    let escape = |out: &mut String, b: u8| {
+        out.push(MARK);
+        out.push_str(&format!("{b:02x}"));
+    };
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == MARK {
+                let mut buf = [0u8; 4];
+                for &b in MARK.encode_utf8(&mut buf).as_bytes() {
+                    escape(&mut out, b);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        for &b in chunk.invalid() {
+            escape(&mut out, b);
+        }
+    }
+    out
+}
+
+/// A file name as text (on this system names are Unicode; unpaired surrogates are shown
+/// lossily).
+#[cfg(not(unix))]
+pub fn name_key(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn names_that_differ_only_in_invalid_utf8_keep_distinct_keys() {
+        use std::{ffi::OsStr, os::unix::ffi::OsStrExt};
+        let key = |b: &[u8]| name_key(OsStr::from_bytes(b));
+        assert_eq!(key(b"policy.md"), "policy.md");
+        assert_eq!(key("café.md".as_bytes()), "café.md");
+        let names: [&[u8]; 5] = [
+            b"a\xff.md",
+            b"a\xfe.md",
+            "a\u{FFFD}.md".as_bytes(),
+            "a\u{FFFD}ff.md".as_bytes(),
+            b"a\xef\xbf\xbd.md",
+        ];
+        let keys: Vec<String> = names.iter().map(|n| key(n)).collect();
+        assert_eq!(keys[0], "a\u{FFFD}ff.md");
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[3], "a literal U+FFFD is escaped too");
+        // The last is the same bytes as the third: the same key.
+        assert_eq!(keys[2], keys[4]);
+        let distinct: std::collections::HashSet<&String> = keys[..4].iter().collect();
+        assert_eq!(distinct.len(), 4);
+    }
 
     #[test]
     fn skips_hidden_and_ignored_and_outside_links() {
