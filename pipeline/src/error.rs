@@ -151,6 +151,12 @@ pub enum StoreError {
     NoWorkspace(PathBuf),
 
     #[error("{path}: {error}")]
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+
+    #[error("{path}: {error}")]
     Sqlite {
         path: PathBuf,
         error: rusqlite::Error,
@@ -171,6 +177,20 @@ pub enum StoreError {
          export (`controlmap review import`)"
     )]
     Corrupt { path: PathBuf, found: String },
+
+    #[error(
+        "{path} is not a decision store of controlmap ({why}); nothing was written to it. \
+         Restore it from a backup, or move it aside and bring your decisions back with \
+         `controlmap review import` from an export"
+    )]
+    NotAStore { path: PathBuf, why: String },
+
+    #[error(
+        "{path} was written by an older controlmap (schema version {found}) and this workspace \
+         cannot be written to bring it up to date; open a writable copy once with \
+         `controlmap review list` first"
+    )]
+    OlderSchemaReadOnly { path: PathBuf, found: u32 },
 }
 
 impl StoreError {

@@ -13,8 +13,14 @@ use crate::{
 };
 
 pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
-    // A wrong folder should stop us before the model loads.
+    // A wrong folder, or a decision store that cannot be read, should stop us before the
+    // model loads.
     batch::check_policy_dir(&args.dir)?;
+    let workspace = args
+        .workspace
+        .clone()
+        .unwrap_or_else(|| workspace::default_for(&args.dir));
+    crate::review::Store::check(&workspace)?;
     let catalog = match &args.catalog {
         Some(p) => Catalog::load(p)?,
         None => Catalog::builtin(),
@@ -29,10 +35,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     ));
     let opts = RunOptions {
         policy_dir: args.dir.clone(),
-        workspace: args
-            .workspace
-            .clone()
-            .unwrap_or_else(|| workspace::default_for(&args.dir)),
+        workspace,
         catalog,
         model_dir,
         parse: args.parse_options(),

@@ -218,7 +218,7 @@ pub fn write(records: &[Record], format: ExchangeFormat, out: &mut dyn Write) ->
         ExchangeFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             for r in records {
-                w.serialize(r)?;
+                w.serialize(r.clone().map_text(|t| to_cell(&t).into_owned()))?;
             }
             if records.is_empty() {
                 w.write_record(CSV_HEADER)?;
@@ -227,6 +227,49 @@ pub fn write(records: &[Record], format: ExchangeFormat, out: &mut dyn Write) ->
         }
     }
     Ok(())
+}
+
+/// A CSV cell a spreadsheet shows as text and never runs as a formula: one that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, as evidence.csv's do;
+/// so does one that starts with `'`, so that [`from_cell`] takes exactly one off and a
+/// record comes back from its export as it was.
+fn to_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r', '\'']) {
+        format!("'{s}").into()
+    } else {
+        s.into()
+    }
+}
+
+/// A cell of an exported CSV as the text it was made from (see [`to_cell`]).
+fn from_cell(s: String) -> String {
+    match s.strip_prefix('\'') {
+        Some(rest) => rest.to_string(),
+        None => s,
+    }
+}
+
+impl Record {
+    /// The record with `f` applied to each of its text fields.
+    fn map_text(self, f: impl Fn(String) -> String) -> Record {
+        let opt = |o: Option<String>| o.map(&f);
+        Record {
+            kind: f(self.kind),
+            uid: opt(self.uid),
+            content_hash: opt(self.content_hash),
+            control: f(self.control),
+            verdict: f(self.verdict),
+            reviewer: f(self.reviewer),
+            comment: opt(self.comment),
+            decided_at: f(self.decided_at),
+            run_id: opt(self.run_id),
+            confidence: self.confidence,
+            document: opt(self.document),
+            heading: opt(self.heading),
+            page: self.page,
+            passage_text: opt(self.passage_text),
+        }
+    }
 }
 
 const CSV_HEADER: [&str; 14] = [
@@ -276,7 +319,7 @@ pub fn read_file(path: &Path) -> Result<Vec<Record>> {
                     CSV_HEADER.join(",")
                 )
             })?;
-            out.push(rec);
+            out.push(rec.map_text(from_cell));
         }
     } else {
         for (i, line) in text.lines().enumerate() {
@@ -384,6 +427,36 @@ mod tests {
             assert_eq!(again, Imported { read: 5, added: 0 });
             assert_eq!(t.history().unwrap().len(), 3);
         }
+    }
+
+    #[test]
+    fn review_export_csv_cells_that_would_start_a_formula_are_quoted_and_import_back() {
+        let a = tempfile::tempdir().unwrap();
+        let mut s = Store::open(a.path()).unwrap();
+        let mut d = Decision::new("cc03", "A.2.2", Verdict::Accepted, "@mallory", "-1 and +2");
+        d.comment = Some("=HYPERLINK(\"http://evil.example\",\"click\")".into());
+        d.heading = Some("'quoted".into());
+        s.record(&[d]).unwrap();
+        let bytes = exported(&s, ExchangeFormat::Csv);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let row = csv::Reader::from_reader(text.as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap();
+        let cells: Vec<&str> = row.iter().collect();
+        for c in &cells {
+            assert!(!c.starts_with(['=', '+', '-', '@']), "{c:?} in {cells:?}");
+        }
+        assert!(cells.contains(&"'=HYPERLINK(\"http://evil.example\",\"click\")"));
+        assert!(cells.contains(&"''quoted"));
+
+        let file = a.path().join("x.csv");
+        std::fs::write(&file, &bytes).unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let mut t = Store::open(b.path()).unwrap();
+        import(&mut t, read_file(&file).unwrap(), &file).unwrap();
+        assert_eq!(t.history().unwrap(), s.history().unwrap());
     }
 
     #[test]

@@ -36,6 +36,7 @@
 pub mod decide;
 pub mod exchange;
 mod migrations;
+mod opening;
 pub mod order;
 pub mod store;
 pub mod suggestions;

@@ -15,7 +15,11 @@ use std::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::{Error, migrations, uid::fresh_uid};
+use super::{
+    Error, migrations,
+    opening::{check_header, check_schema, has_log, set_wal, uri_path},
+    uid::fresh_uid,
+};
 
 /// How long a write waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -206,46 +210,95 @@ impl Store {
         Self::open_path(&workspace.join(crate::workspace::DECISIONS))
     }
 
-    /// The decision store of `workspace` if one has been written; `None` before any decision.
-    /// This is what `run` and the reports read.
+    /// The decision store of `workspace` if one has been written, opened read-only; `None`
+    /// before any decision. This is what `run`, the reports, `search`, `review list` and the
+    /// web UI's pages read: they work on a workspace the user cannot write (an auditor's copy).
     pub fn open_if_exists(workspace: &Path) -> Result<Option<Store>, Error> {
         let path = workspace.join(crate::workspace::DECISIONS);
-        if !path.is_file() {
+        if !path.exists() {
             return Ok(None);
         }
-        Self::open_path(&path).map(Some)
+        Self::open_read_only(&path).map(Some)
+    }
+
+    /// Checks, before any work, that the workspace's decision store (if there is one) is a
+    /// store of ours that can be read: `run` calls it first, so that a damaged store stops the
+    /// run before it rewrites any report.
+    pub fn check(workspace: &Path) -> Result<(), Error> {
+        if let Some(store) = Self::open_if_exists(workspace)? {
+            store.current_decisions()?;
+        }
+        Ok(())
     }
 
     /// Opens (creating it if needed) the database at `path`, bringing its schema up to date.
+    /// A file there that is not a store of ours (empty, not SQLite, another program's
+    /// database) is an error, and nothing is written to it.
     pub fn open_path(path: &Path) -> Result<Store, Error> {
         let err = |e| Error::sqlite(path, e);
+        if !path.exists() {
+            create(path)?;
+        }
+        check_header(path)?;
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
-        // Switching to WAL takes a lock the busy handler does not always wait for, so two
-        // processes creating the store at once retry here. The mode is persistent: once set,
-        // this is a no-op.
-        let mut tries = 0;
-        loop {
-            match conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
-            {
-                Ok(_) => break,
-                Err(e) if is_busy(&e) && tries < 600 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(err(e)),
-            }
-        }
+        check_schema(&conn, path)?;
+        set_wal(&conn).map_err(err)?;
         // FULL: a committed decision survives a power cut, not only a crash of this process.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(err)?;
+        Self::migrated(conn, path)
+    }
+
+    /// Opens the database at `path` for reading only. On a read-only folder SQLite cannot make
+    /// the write-ahead log's index file; with no log to read, the file is then opened as
+    /// immutable.
+    fn open_read_only(path: &Path) -> Result<Store, Error> {
+        let err = |e| Error::sqlite(path, e);
+        check_header(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let opened = Connection::open_with_flags(path, flags).and_then(|c| {
+            // Opening is lazy: the first read is where a missing log index shows.
+            c.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0))?;
+            Ok(c)
+        });
+        let conn = match opened {
+            Ok(c) => c,
+            Err(e) if !has_log(path) => {
+                let uri = format!("file:{}?immutable=1", uri_path(path));
+                Connection::open_with_flags(uri, flags).map_err(|_| err(e))?
+            }
+            Err(e) => return Err(err(e)),
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+        let version = check_schema(&conn, path)?;
+        if version < migrations::CURRENT {
+            return Err(Error::OlderSchemaReadOnly {
+                path: path.to_path_buf(),
+                found: version,
+            });
+        }
+        if version > migrations::CURRENT {
+            return Err(Error::NewerSchema {
+                path: path.to_path_buf(),
+                found: version,
+                supported: migrations::CURRENT,
+            });
+        }
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A store on `conn` (the database at `path`), its schema brought up to date.
+    pub(super) fn migrated(conn: Connection, path: &Path) -> Result<Store, Error> {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -487,11 +540,35 @@ impl Store {
     }
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
+/// Creates an empty store at `path` whole: built under another name and linked into place, so
+/// that no process ever finds a half-made (0-byte) store there. When another process made one
+/// first, that one is kept.
+fn create(path: &Path) -> Result<(), Error> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_file_name(format!(
+        ".{}.new-{}-{nanos}",
+        crate::workspace::DECISIONS,
+        std::process::id(),
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let conn = Connection::open(&tmp).map_err(|e| Error::sqlite(&tmp, e))?;
+        let err = |e| Error::sqlite(&tmp, e);
+        set_wal(&conn).map_err(err)?;
+        Store::migrated(conn, &tmp)?;
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(Error::Io {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -654,10 +731,32 @@ mod tests {
 
     #[test]
     fn migrates_an_empty_database_from_version_0() {
+        // A store whose creation an older controlmap cut short: SQLite's header, no tables.
         let t = tempfile::tempdir().unwrap();
         let path = t.path().join(crate::workspace::DECISIONS);
-        Connection::open(&path).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); DROP TABLE t;")
+            .unwrap();
         let s = Store::open_path(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), migrations::CURRENT);
+    }
+
+    #[test]
+    fn a_store_is_made_whole_and_a_half_made_one_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join(crate::workspace::DECISIONS);
+        Store::open_path(&path).unwrap();
+        // Made under another name and linked into place: nothing else is left behind.
+        let names: Vec<String> = std::fs::read_dir(t.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with("decisions.db"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+        std::fs::write(&path, b"").unwrap();
+        let e = Store::open_path(&path).unwrap_err().to_string();
+        assert!(e.contains("it is empty (0 bytes)"), "{e}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
     }
 }
