@@ -26,6 +26,7 @@
 
 mod error;
 mod hybrid;
+mod read_only;
 mod text;
 mod vectors;
 

@@ -127,6 +127,29 @@ impl TextIndex {
         })
     }
 
+    /// Opens the index in `dir` for reading only: nothing in `dir` is created or written, so a
+    /// workspace the user cannot write can be searched.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        let directory =
+            crate::read_only::ReadOnlyDirectory::open(dir).map_err(tantivy::TantivyError::from)?;
+        let index = Index::open(directory)?;
+        let (schema, fields) = schema();
+        if index.schema() != schema {
+            return Err(crate::Error::IncompatibleIndex {
+                path: dir.to_path_buf(),
+            });
+        }
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
+    }
+
     /// Deletes whatever index is in `dir` and creates an empty one: the index can always be
     /// rebuilt from the policy folder.
     pub fn recreate(dir: &Path) -> Result<Self> {

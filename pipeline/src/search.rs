@@ -116,11 +116,12 @@ impl Engine {
     /// Opens `workspace` (see [`workspace::find`]) to search with `embedder`, which must be
     /// the model (and precision) the workspace's vectors were made with.
     pub fn open(workspace: &Path, catalog: Catalog, embedder: Box<dyn Embedder>) -> Result<Self> {
-        let index = TextIndex::create_or_open(&workspace.join(workspace::INDEX_DIR))?;
+        // The vectors first: a workspace made with another model says so before anything else.
         let vectors = VectorStore::open(
             &workspace.join(workspace::VECTORS),
             Some(embedder.model_id()),
         )?;
+        let index = TextIndex::open_read_only(&workspace.join(workspace::INDEX_DIR))?;
         Ok(Engine {
             workspace: workspace.to_path_buf(),
             catalog,

@@ -84,6 +84,9 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     check_policy_dir(&opts.policy_dir)?;
     let workspace = &opts.workspace;
     fs_err::create_dir_all(workspace).context("cannot create the workspace")?;
+    // The reviewers' decisions are read at the end: a store that cannot be read must stop the
+    // run before it rewrites any report.
+    crate::review::Store::check(workspace)?;
     let catalog = &opts.catalog;
 
     let weights = Weights::default();
@@ -120,23 +123,32 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     let t = Instant::now();
     let mut old = Manifest::load(workspace, embedder.model_id());
     let index_dir = workspace.join(workspace::INDEX_DIR);
+    // The index can always be rebuilt from the folder and the vectors: one that cannot be
+    // opened (another version's, or damaged) is rebuilt, with a note.
     let mut index = match TextIndex::create_or_open(&index_dir) {
-        Err(controlmap_index::Error::IncompatibleIndex { .. }) => {
+        Ok(index) => index,
+        Err(e) => {
+            let why = match e {
+                controlmap_index::Error::IncompatibleIndex { .. } => {
+                    "written by another version".to_string()
+                }
+                e => format!("it could not be opened: {}", one_line(&e.to_string())),
+            };
             note(format_args!(
-                "rebuilding the index in {} (written by another version)",
+                "note: rebuilding the index in {} ({why})",
                 index_dir.display()
             ));
             TextIndex::recreate(&index_dir)?
         }
-        other => other?,
     };
     let vectors_path = workspace.join(workspace::VECTORS);
     let old_vectors = VectorStore::open(&vectors_path, Some(embedder.model_id())).ok();
-    // Reuse needs all three to agree: the manifest, the vectors and the index.
+    // Reusing passages needs the manifest and the vectors to agree; an index that does not
+    // agree with them (rebuilt, or damaged) is filled again whole from them.
     let reuse = old_vectors
         .as_ref()
-        .is_some_and(|v| v.len() == old.passage_count())
-        && index.len() as usize == old.passage_count();
+        .is_some_and(|v| v.len() == old.passage_count());
+    let index_agrees = index.len() as usize == old.passage_count();
 
     let found = walk(&opts.policy_dir)
         .with_context(|| format!("cannot read {}", opts.policy_dir.display()))?;
@@ -261,7 +273,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         format: p.format.to_string(),
         text: p.text.clone(),
     };
-    if reuse {
+    if reuse && index_agrees {
         let mut added = passages
             .iter()
             .filter(|p| !old_rows.contains_key(&p.id))
@@ -410,6 +422,16 @@ pub fn builtin_lessons(
         items: labelled.labelled(),
     }];
     Ok((labelled, from))
+}
+
+/// The first line of an error message, at most 200 characters (tantivy's errors can carry
+/// a whole debug dump).
+fn one_line(s: &str) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
 }
 
 #[cfg(test)]

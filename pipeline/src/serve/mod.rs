@@ -441,6 +441,7 @@ mod tests {
         let ws = tempfile::tempdir().unwrap();
         let bf16_id = format!("{f32_id}+bf16");
         VectorStore::write(&ws.path().join(workspace::VECTORS), &bf16_id, 4, &[], &[]).unwrap();
+        controlmap_index::TextIndex::create_or_open(&ws.path().join(workspace::INDEX_DIR)).unwrap();
         let state = |precision| {
             AppState::new(Config {
                 workspace: ws.path().to_path_buf(),
