@@ -119,6 +119,10 @@ pub struct ModelArgs {
 pub struct ParseWorkerArgs {
     /// The file to parse.
     pub file: PathBuf,
+
+    /// The most address space this worker may map, in bytes.
+    #[arg(long, default_value_t = crate::ingest::parse::contain::MAX_PER_WORKER)]
+    pub address_space: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +153,13 @@ pub struct RunArgs {
     /// parsed in a separate process that is stopped at the limit.
     #[arg(long, default_value_t = crate::ingest::parse::contain::DEFAULT_TIMEOUT_SECS)]
     pub parse_timeout: u64,
+
+    /// The most memory the parser processes may use together (for example 6G or 512M)
+    /// [default: a quarter of the machine's memory]. Each process gets an equal share (at
+    /// least 1 GiB, at most 4 GiB) and only as many run at once as the total allows; a file
+    /// that needs more than its share fails, and the run goes on.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
 
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
@@ -618,6 +629,37 @@ pub struct ServeArgs {
     pub precision: Option<Precision>,
 }
 
+/// A size in bytes: a number with an optional K, M, G or T suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches(['B', 'I'])
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "{s:?} is not a size (a number, or one with K, M, G or T)"
+            ));
+        }
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size (a number, or one with K, M, G or T)"))?;
+    n.checked_shl(shift)
+        .filter(|v| v >> shift == n && *v > 0)
+        .ok_or_else(|| format!("{s:?} is out of range"))
+}
+
 #[cfg(test)]
 mod definition_tests {
     use clap::CommandFactory;
@@ -629,5 +671,16 @@ mod definition_tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes_read_with_their_units() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("6G"), Ok(6 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").unwrap_err().contains("is not a size"));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 }

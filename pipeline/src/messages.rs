@@ -21,7 +21,8 @@ pub fn quiet() -> bool {
 /// A line for people on stderr, unless quiet.
 pub fn note(msg: std::fmt::Arguments) {
     if !quiet() {
-        eprintln!("{msg}");
+        // A note names files and quotes their text: never let those drive the terminal.
+        eprintln!("{}", printable(&msg.to_string()));
     }
 }
 
@@ -43,4 +44,36 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
     );
     pb.set_prefix(what.to_string());
     pb
+}
+
+/// Text from files, passages and the store as it may be printed to a terminal: control
+/// characters (C0, DEL, C1; an escape sequence starts with one) are shown as `\x1b` and the
+/// like, so that a file name or a passage cannot move the cursor, recolour or retitle the
+/// analyst's terminal. Line breaks and tabs become spaces.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let is_control = |c: char| c.is_control();
+    if !s.contains(is_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn terminal_escape_sequences_in_text_are_shown_not_obeyed() {
+        let hostile = "policy\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m.md";
+        let shown = super::printable(hostile);
+        assert!(!shown.contains(|c: char| c.is_control()), "{shown:?}");
+        assert_eq!(shown, "policy\\x1b]0;owned\\x07\\x1b[2J\\x9b31m.md");
+        assert_eq!(super::printable("plain – text"), "plain – text");
+    }
 }

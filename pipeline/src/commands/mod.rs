@@ -98,6 +98,11 @@ impl RunArgs {
             timeout: (self.parse_timeout > 0)
                 .then(|| std::time::Duration::from_secs(self.parse_timeout)),
             worker: std::env::current_exe().ok(),
+            worker_memory: crate::ingest::parse::contain::WorkerMemory::share(
+                self.max_memory
+                    .unwrap_or_else(crate::ingest::parse::contain::WorkerMemory::default_total),
+                rayon::current_num_threads(),
+            ),
         }
     }
 }

@@ -6,21 +6,21 @@ use anyhow::Result;
 
 use crate::cli::ParseWorkerArgs;
 
-/// For tests of containment: `hang:NAME`, `abort:NAME` or `alloc:NAME` makes the worker
-/// hang, abort or ask for more memory than it may have on a file whose path contains
-/// NAME, as a parser might on a hostile file. Only with the `test-aids` feature.
+/// For tests of containment: `hang:NAME`, `abort:NAME`, `alloc:NAME` or `alloc1500:NAME`
+/// makes the worker hang, abort or ask for 6 GiB (more than any worker may have) or 1.5 GiB
+/// on a file whose path contains NAME, as a parser might on a hostile file. Only with the
+/// `test-aids` feature.
 #[cfg(feature = "test-aids")]
 const TEST_HOSTILE: &str = "CONTROLMAP_TEST_HOSTILE";
 
-/// Most address space a worker may map: a PDF or zip bomb fails here, as that file's
-/// failure, instead of taking the machine's memory from the run.
-const WORKER_ADDRESS_SPACE: u64 = 4 << 30;
-
+/// Caps the address space this worker may map (its share of the run's `--max-memory`): a PDF
+/// or zip bomb fails here, as that file's failure, instead of taking the machine's memory
+/// from the run.
 #[cfg(target_os = "linux")]
-fn limit_memory() {
+fn limit_memory(bytes: u64) {
     let limit = libc::rlimit {
-        rlim_cur: WORKER_ADDRESS_SPACE,
-        rlim_max: WORKER_ADDRESS_SPACE,
+        rlim_cur: bytes,
+        rlim_max: bytes,
     };
     // SAFETY: setrlimit reads the struct we pass and nothing else; on failure the worker
     // simply runs without the limit.
@@ -30,10 +30,10 @@ fn limit_memory() {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn limit_memory() {}
+fn limit_memory(_bytes: u64) {}
 
 pub fn run(args: &ParseWorkerArgs) -> Result<()> {
-    limit_memory();
+    limit_memory(args.address_space);
     // A panic's message goes into the failure reason; don't also print it.
     std::panic::set_hook(Box::new(|_| {}));
     #[cfg(feature = "test-aids")]
@@ -56,8 +56,13 @@ fn act_hostile(args: &ParseWorkerArgs) -> Result<()> {
             },
             "abort" => std::process::abort(),
             // Reserve (not touch) more than the limit: fails only when the limit holds.
-            "alloc" => {
-                let big: Vec<u8> = Vec::with_capacity(usize::try_from(6u64 << 30)?);
+            "alloc" | "alloc1500" => {
+                let size = if behaviour == "alloc" {
+                    6u64 << 30
+                } else {
+                    1500 << 20
+                };
+                let big: Vec<u8> = Vec::with_capacity(usize::try_from(size)?);
                 std::hint::black_box(big);
             }
             _ => {}

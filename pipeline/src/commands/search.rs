@@ -9,6 +9,7 @@ use controlmap_index::{Filters, Fusion};
 use crate::{
     catalog::Catalog,
     cli::{Cli, Format, FusionChoice, SearchArgs},
+    messages::printable,
     search::{Engine, Query, query_for},
     workspace::{self, Needs},
 };
@@ -51,8 +52,11 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
                     .unwrap_or_default();
                 writeln!(
                     out,
-                    "{:>2}. {}{page} › {}{decided}",
-                    r.rank, r.document, r.heading
+                    "{:>2}. {}{page} › {}{}",
+                    r.rank,
+                    printable(&r.document),
+                    printable(&r.heading),
+                    printable(&decided)
                 )?;
                 writeln!(
                     out,
@@ -86,14 +90,14 @@ fn mark(text: &str, ranges: &[(usize, usize)], color: bool) -> String {
         if a < at || b > text.len() {
             continue;
         }
-        out.push_str(&text[at..a]);
+        out.push_str(&printable(&text[at..a]));
         out.push_str(open);
-        out.push_str(&text[a..b]);
+        out.push_str(&printable(&text[a..b]));
         out.push_str(close);
         at = b;
     }
-    out.push_str(&text[at..]);
-    out.replace('\n', " ")
+    out.push_str(&printable(&text[at..]));
+    out
 }
 
 impl From<FusionChoice> for Fusion {

@@ -22,6 +22,7 @@ use crate::{
         ReviewArgs, ReviewCommand,
     },
     ingest::chunk::{clip, place},
+    messages::printable,
     review::{
         Decision, NotApplicable, Store, Verdict,
         decide::{check_control, pair_record},
@@ -85,9 +86,13 @@ fn paint(s: &str, status: Status, color: bool) -> String {
 
 fn list(dir: &Path, a: &ListArgs, cli: &Cli) -> Result<()> {
     let ws = ReviewWorkspace::load(dir)?;
-    let store = Store::open(dir)?;
+    // Read-only, so that an auditor's copy they cannot write can be listed.
+    let current = match Store::open_if_exists(dir)? {
+        Some(store) => store.current_decisions()?,
+        None => Default::default(),
+    };
     let items: Vec<Item> = ws
-        .items(&store.current_decisions()?)
+        .items(&current)
         .into_iter()
         .filter(|i| a.control.as_ref().is_none_or(|c| &i.control == c))
         .filter(|i| a.status.is_empty() || a.status.contains(&i.status))
@@ -115,9 +120,9 @@ fn list(dir: &Path, a: &ListArgs, cli: &Cli) -> Result<()> {
                 writeln!(
                     out,
                     "{:<width$}  {}  {conf}  {}",
-                    i.id,
+                    printable(&i.id),
                     paint(&format!("{:<8}", i.status.as_str()), i.status, color),
-                    clip(&place(&i.document, i.page, &i.heading), 70),
+                    printable(&clip(&place(&i.document, i.page, &i.heading), 70)),
                 )?;
                 if let Some(d) = &i.decision {
                     let why = d
@@ -127,29 +132,30 @@ fn list(dir: &Path, a: &ListArgs, cli: &Cli) -> Result<()> {
                         .unwrap_or_default();
                     writeln!(
                         out,
-                        "    {} by {} {}{why}",
+                        "    {} by {} {}{}",
                         d.verdict,
-                        d.reviewer,
-                        &d.decided_at[..10]
+                        printable(&d.reviewer),
+                        printable(d.decided_at.get(..10).unwrap_or(&d.decided_at)),
+                        printable(&why)
                     )?;
                 }
                 if i.status == Status::Stale {
-                    writeln!(out, "    was: {}", clip(&i.text, 100))?;
+                    writeln!(out, "    was: {}", printable(&clip(&i.text, 100)))?;
                     match &i.replacement {
                         Some(r) => writeln!(
                             out,
                             "    now: {}\n    (decide on the new text as {})",
-                            clip(&r.text, 100),
-                            r.id
+                            printable(&clip(&r.text, 100)),
+                            printable(&r.id)
                         )?,
                         None => writeln!(
                             out,
                             "    now: the passage is gone (withdraw the decision with `review withdraw {}`)",
-                            i.id
+                            printable(&i.id)
                         )?,
                     }
                 } else {
-                    writeln!(out, "    {}", clip(&i.text, 100))?;
+                    writeln!(out, "    {}", printable(&clip(&i.text, 100)))?;
                 }
             }
         }
@@ -246,9 +252,16 @@ fn not_applicable(dir: &Path, a: &NaArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// Every record of the store, read-only (none before the first decision).
+fn all_records(dir: &Path) -> Result<Vec<exchange::Record>> {
+    match Store::open_if_exists(dir)? {
+        Some(store) => Ok(exchange::records(&store)?),
+        None => Ok(Vec::new()),
+    }
+}
+
 fn log(dir: &Path, a: &LogArgs) -> Result<()> {
-    let store = Store::open(dir)?;
-    let mut records = exchange::records(&store)?;
+    let mut records = all_records(dir)?;
     records.retain(|r| a.control.as_ref().is_none_or(|c| &r.control == c));
     records.sort_by(|a, b| a.decided_at.cmp(&b.decided_at));
     let mut out = std::io::stdout().lock();
@@ -284,8 +297,7 @@ fn log(dir: &Path, a: &LogArgs) -> Result<()> {
 }
 
 fn export(dir: &Path, a: &ExportArgs, quiet: bool) -> Result<()> {
-    let store = Store::open(dir)?;
-    let records = exchange::records(&store)?;
+    let records = all_records(dir)?;
     match &a.output {
         None => {
             let mut out = std::io::stdout().lock();

@@ -28,9 +28,89 @@ pub struct ParseOptions {
     pub max_bytes: u64,
     /// A parse that takes longer fails; `None` waits for ever.
     pub timeout: Option<Duration>,
-    /// A program that understands `parse-worker FILE` (the `controlmap` binary); PDF and
-    /// DOCX run in it when set.
+    /// A program that understands `parse-worker FILE` (the `controlmap` binary); every
+    /// format but plain text runs in it when set.
     pub worker: Option<PathBuf>,
+    /// What the run's workers may map together, in bytes (`--max-memory`): each worker gets
+    /// an equal share, and only as many run at once as the total allows.
+    pub worker_memory: WorkerMemory,
+}
+
+/// How the run's memory is shared among its worker processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerMemory {
+    /// The address space one worker may map: a PDF or zip bomb fails there, as that file's
+    /// failure.
+    pub per_worker: u64,
+    /// How many workers may run at once.
+    pub at_once: usize,
+}
+
+/// One worker's share never exceeds this: no real policy needs more to parse.
+pub const MAX_PER_WORKER: u64 = 4 << 30;
+
+/// Nor falls below this, which a large ordinary PDF can need; with a small `--max-memory`
+/// fewer workers run at once instead.
+pub const MIN_PER_WORKER: u64 = 1 << 30;
+
+impl WorkerMemory {
+    /// `total` shared among `threads` workers at most.
+    pub fn share(total: u64, threads: usize) -> Self {
+        let per_worker = (total / threads.max(1) as u64).clamp(MIN_PER_WORKER, MAX_PER_WORKER);
+        let at_once = usize::try_from(total / per_worker)
+            .unwrap_or(usize::MAX)
+            .clamp(1, threads.max(1));
+        WorkerMemory {
+            per_worker,
+            at_once,
+        }
+    }
+
+    /// The default total: a quarter of the machine's memory (8 GiB when it cannot be read).
+    pub fn default_total() -> u64 {
+        physical_memory().map_or(8 << 30, |m| m / 4)
+    }
+}
+
+impl Default for WorkerMemory {
+    fn default() -> Self {
+        Self::share(Self::default_total(), rayon::current_num_threads())
+    }
+}
+
+/// The machine's memory in bytes, from /proc/meminfo.
+fn physical_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Workers running now, against [`WorkerMemory::at_once`].
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+/// A place among the workers allowed to run at once, held while one runs.
+struct Slot;
+
+impl Slot {
+    fn take(at_once: usize) -> Slot {
+        let (lock, freed) = &RUNNING;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= at_once {
+            running = freed.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let (lock, freed) = &RUNNING;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        freed.notify_one();
+    }
 }
 
 impl Default for ParseOptions {
@@ -39,6 +119,7 @@ impl Default for ParseOptions {
             max_bytes: super::DEFAULT_MAX_BYTES,
             timeout: Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
             worker: None,
+            worker_memory: WorkerMemory::default(),
         }
     }
 }
@@ -60,7 +141,8 @@ pub fn parse_file_with(path: &Path, opts: &ParseOptions) -> Result<Document, Not
             .and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head))
             .map_err(cannot_read)?;
         if let Some(format) = risky_format(path, &head) {
-            return run_worker(worker, path, format, opts.timeout);
+            let _slot = Slot::take(opts.worker_memory.at_once);
+            return run_worker(worker, path, format, opts);
         }
     }
     let bytes = fs_err::read(path).map_err(cannot_read)?;
@@ -110,16 +192,20 @@ fn parse_on_thread(path: PathBuf, bytes: Vec<u8>, limit: Duration) -> Result<Doc
     }
 }
 
-/// Parses `path` in a `worker parse-worker PATH` process, killed after `limit`.
+/// Parses `path` in a `worker parse-worker PATH` process, with its share of memory, killed
+/// after the time limit.
 fn run_worker(
     worker: &Path,
     path: &Path,
     format: Format,
-    limit: Option<Duration>,
+    opts: &ParseOptions,
 ) -> Result<Document, NotParsed> {
+    let limit = opts.timeout;
     let mut child = Command::new(worker)
         .arg(WORKER_SUBCOMMAND)
         .arg(path)
+        .arg("--address-space")
+        .arg(opts.worker_memory.per_worker.to_string())
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -175,11 +261,17 @@ fn run_worker(
     }
     // The first line says what happened ("memory allocation of … failed", "thread 'main'
     // has overflowed its stack"); any backtrace follows it.
-    let last_words = String::from_utf8_lossy(&err)
+    let mut last_words = String::from_utf8_lossy(&err)
         .lines()
         .find(|l| !l.trim().is_empty())
         .map(|l| format!(": {}", super::normalise_space(l)))
         .unwrap_or_default();
+    if last_words.contains("memory allocation") {
+        last_words.push_str(&format!(
+            "; one file may use {} MiB, see --max-memory",
+            opts.worker_memory.per_worker >> 20
+        ));
+    }
     Err(NotParsed::Failed(format!(
         "the {format} parser crashed on this file ({}{last_words})",
         describe_exit(status)
@@ -269,6 +361,27 @@ mod tests {
         assert!(
             matches!(parse_file_with(&f, &opts), Err(NotParsed::Failed(r)) if r.contains("cannot start a parser process"))
         );
+    }
+
+    #[test]
+    fn the_run_s_memory_is_shared_among_its_workers() {
+        const G: u64 = 1 << 30;
+        // Sixteen threads and 32 GiB: 2 GiB each, sixteen at once (the run's total holds).
+        assert_eq!(
+            WorkerMemory::share(32 * G, 16),
+            WorkerMemory {
+                per_worker: 2 * G,
+                at_once: 16
+            }
+        );
+        // A small total: the floor per worker, and fewer at once so the total still holds.
+        let small = WorkerMemory::share(3 * G, 16);
+        assert_eq!(small.per_worker, MIN_PER_WORKER);
+        assert_eq!(small.at_once, 3);
+        assert!(small.per_worker * small.at_once as u64 <= 3 * G);
+        // A large one: never more than the ceiling each.
+        assert_eq!(WorkerMemory::share(512 * G, 2).per_worker, MAX_PER_WORKER);
+        assert_eq!(WorkerMemory::share(G / 2, 2).at_once, 1);
     }
 
     #[test]
