@@ -512,6 +512,12 @@ fn terminal_escape_sequences_in_names_and_text_are_not_printed_raw() {
         .arg(&ws)
         .arg("governance reviews monthly"));
     let list = ok(&mut review(&ws, &["list", "--color", "never"]));
+    // The coverage table names the passage's document too.
+    let table = ok(controlmap()
+        .args(["report", "--color", "never", "--workspace"])
+        .arg(&ws));
+    let table_text = String::from_utf8_lossy(&table.stdout);
+    assert!(!table_text.contains('\u{1b}'), "{table_text:?}");
     for (what, bytes) in [("search", &search.stdout), ("review list", &list.stdout)] {
         let text = String::from_utf8_lossy(bytes);
         assert!(

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::file::{Coverage, Report, Review};
-use crate::ingest::chunk::clip;
+use crate::{ingest::chunk::clip, messages::printable};
 
 fn paint(s: &str, c: Coverage, color: bool) -> String {
     if !color {
@@ -25,7 +25,7 @@ impl Report {
     /// first accepted one when a reviewer accepted some).
     pub fn write_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
         for o in &self.objectives {
-            writeln!(out, "{}  {}", o.id, o.title)?;
+            writeln!(out, "{}  {}", o.id, printable(&o.title))?;
             for c in &o.controls {
                 let label = match c.coverage {
                     Coverage::NotApplicable => "n/a",
@@ -46,14 +46,15 @@ impl Report {
                     }
                     (_, None) => String::new(),
                 };
+                // Names, headings and justifications come from files and reviewers.
                 writeln!(
                     out,
                     "  {:<8} {:<46} {} {:>5.2}  {}",
                     c.id,
-                    clip(&c.title, 46),
+                    printable(&clip(&c.title, 46)),
                     paint(&format!("{label:<8}"), c.coverage, color),
                     c.best_score,
-                    best
+                    printable(&best)
                 )?;
             }
         }

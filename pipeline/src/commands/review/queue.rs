@@ -26,6 +26,7 @@ use crossterm::{
 
 use crate::{
     ingest::chunk::{clip, place},
+    messages::printable,
     review::{
         Decision, Store, Verdict,
         decide::{item_records, undo_records},
@@ -303,13 +304,20 @@ impl Queue {
                         .map(|c| format!("{c:.2}"))
                         .unwrap_or_else(|| "–".into())
                 ));
-                lines.push(clip(
-                    &place(&item.document, item.page, &item.heading),
-                    width,
-                ));
+                // Names and text come from files: shown, never obeyed by the terminal.
+                lines.push(
+                    printable(&clip(
+                        &place(&item.document, item.page, &item.heading),
+                        width,
+                    ))
+                    .into_owned(),
+                );
                 lines.push(self.dim(&format!("id {}", item.id)));
                 if let Some(r) = &item.rationale {
-                    lines.push(format!("why: {}", clip(r, width.saturating_sub(5))));
+                    lines.push(format!(
+                        "why: {}",
+                        printable(&clip(r, width.saturating_sub(5)))
+                    ));
                 }
                 lines.push(String::new());
                 if item.status == Status::Stale {
@@ -317,21 +325,21 @@ impl Queue {
                     lines.push(self.bold(&format!(
                         "NEEDS RE-REVIEW: {} by {} on a text that has changed",
                         d.map(|d| d.verdict.as_str()).unwrap_or(""),
-                        d.map(|d| d.reviewer.as_str()).unwrap_or("")
+                        printable(d.map(|d| d.reviewer.as_str()).unwrap_or(""))
                     )));
                     lines.push("was:".into());
-                    lines.extend(wrap(&item.text, width.saturating_sub(2), "  "));
+                    lines.extend(wrap(&printable(&item.text), width.saturating_sub(2), "  "));
                     match &item.replacement {
                         Some(r) => {
                             lines.push("now:".into());
-                            lines.extend(wrap(&r.text, width.saturating_sub(2), "  "));
+                            lines.extend(wrap(&printable(&r.text), width.saturating_sub(2), "  "));
                         }
                         None => {
                             lines.push("now: the passage is gone (r drops the decision)".into())
                         }
                     }
                 } else {
-                    lines.extend(wrap(&item.text, width, ""));
+                    lines.extend(wrap(&printable(&item.text), width, ""));
                 }
                 if let Some(c) = &self.comment {
                     lines.push(String::new());
