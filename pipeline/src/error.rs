@@ -186,9 +186,9 @@ pub enum StoreError {
     NotAStore { path: PathBuf, why: String },
 
     #[error(
-        "{path} was written by an older controlmap (schema version {found}) and this workspace \
-         cannot be written to bring it up to date; open a writable copy once with \
-         `controlmap review list` first"
+        "{path} was written by an older controlmap (schema version {found}) and cannot be \
+         written here to bring it up to date; run any controlmap command on a writable copy of \
+         the workspace once (for example `controlmap review list`), then use that copy"
     )]
     OlderSchemaReadOnly { path: PathBuf, found: u32 },
 }

@@ -279,7 +279,10 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         let version = check_schema(&conn, path)?;
         if version < migrations::CURRENT {
-            return Err(Error::OlderSchemaReadOnly {
+            // An older controlmap's store is brought up to date where it can be written
+            // (migrations only add); where it cannot, the reader is told what to do.
+            drop(conn);
+            return Self::open_path(path).map_err(|_| Error::OlderSchemaReadOnly {
                 path: path.to_path_buf(),
                 found: version,
             });
@@ -719,6 +722,13 @@ mod tests {
         s.record(&[decision("aa", "A.2.2", Verdict::Withdrawn)])
             .unwrap();
         assert_eq!(s.current_decisions().unwrap().len(), 1);
+        // A reader (run, report, review list) brings an old store up to date too.
+        let reader_ws = t.path().join("reader");
+        std::fs::create_dir(&reader_ws).unwrap();
+        std::fs::copy(&copy, reader_ws.join(crate::workspace::DECISIONS)).unwrap();
+        let read = Store::open_if_exists(&reader_ws).unwrap().unwrap();
+        assert_eq!(read.schema_version().unwrap(), 2);
+        assert_eq!(read.history().unwrap().len(), 3);
         // Two copies of one old database agree on the old records' uids.
         let other = Store::open_path(&copy).unwrap();
         let uids = |h: &[Decision]| h.iter().map(|d| d.uid.clone()).collect::<Vec<_>>();
