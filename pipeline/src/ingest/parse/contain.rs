@@ -31,8 +31,8 @@ pub struct ParseOptions {
     /// A program that understands `parse-worker FILE` (the `controlmap` binary); every
     /// format but plain text runs in it when set.
     pub worker: Option<PathBuf>,
-    /// What the run's workers may map together, in bytes (`--max-memory`): each worker gets
-    /// an equal share, and only as many run at once as the total allows.
+    /// How `--max-memory` is shared among the workers: each gets an equal share, and only as
+    /// many run at once as the total allows.
     pub worker_memory: WorkerMemory,
 }
 
