@@ -18,12 +18,15 @@
 //! - `--read-only` shows no actions and refuses every POST;
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
 //!   are a fixed set, documents are looked up in the workspace's `documents.json`.
+//!
+//! Every page answers from the workspace as it is now: pages read its files on each request,
+//! and search reopens its index when a run has changed it ([`engine`]).
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
 };
 
 use axum::{
@@ -34,20 +37,18 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use controlmap_models::{
-    BertEmbedder, DeviceChoice, EmbedderOptions, ModelSearch, Precision, locate_model,
-};
+use controlmap_models::{DeviceChoice, Precision};
 use sha2::{Digest, Sha256};
 
 use crate::{
     catalog::Catalog,
     review::{Decision, Store},
-    search::{Engine, workspace_precision},
     workspace,
 };
 
 mod actions;
 mod auth;
+mod engine;
 mod pages;
 
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
@@ -135,8 +136,9 @@ pub struct AppState {
     /// Per-process secret the CSRF tokens are derived from.
     secret: [u8; 32],
     catalog: Catalog,
-    /// Opened on the first search (loading the model takes seconds), then kept.
-    engine: OnceLock<Result<Engine, String>>,
+    /// Opened on the first search (loading the model takes seconds), then kept, and opened
+    /// again when a run changes the workspace.
+    engines: engine::Engines,
     undo: Mutex<HashMap<String, UndoStack>>,
 }
 
@@ -158,7 +160,7 @@ impl AppState {
             config,
             secret,
             catalog: Catalog::builtin(),
-            engine: OnceLock::new(),
+            engines: engine::Engines::default(),
             undo: Mutex::new(HashMap::new()),
         }))
     }
@@ -183,32 +185,9 @@ impl AppState {
             .collect()
     }
 
-    /// The search engine, opened on first use.
-    fn engine(&self) -> Result<&Engine, String> {
-        self.engine
-            .get_or_init(|| {
-                let precision = self
-                    .config
-                    .precision
-                    .or_else(|| workspace_precision(self.workspace()))
-                    .unwrap_or_default();
-                locate_model(&ModelSearch::from_env(self.config.model.clone()))
-                    .map_err(crate::Error::from)
-                    .and_then(|dir| {
-                        Ok(BertEmbedder::load_with(
-                            &dir,
-                            EmbedderOptions {
-                                device: self.config.device,
-                                precision,
-                                ..Default::default()
-                            },
-                        )?)
-                    })
-                    .and_then(|e| Engine::open(self.workspace(), self.catalog.clone(), Box::new(e)))
-                    .map_err(|e| e.chain())
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+    /// The search engine of the workspace as it is now (see [`engine`]).
+    fn engine(&self) -> Result<engine::Current, String> {
+        self.engines.current(&self.config, &self.catalog)
     }
 }
 
@@ -430,7 +409,7 @@ mod tests {
     #[test]
     fn search_uses_the_precision_the_workspace_was_built_in() {
         use controlmap_index::VectorStore;
-        use controlmap_models::{Embedder, testing::TinyModel};
+        use controlmap_models::{BertEmbedder, Embedder, testing::TinyModel};
 
         let model = tempfile::tempdir().unwrap();
         TinyModel::default().write(model.path()).unwrap();
@@ -441,6 +420,7 @@ mod tests {
         let ws = tempfile::tempdir().unwrap();
         let bf16_id = format!("{f32_id}+bf16");
         VectorStore::write(&ws.path().join(workspace::VECTORS), &bf16_id, 4, &[], &[]).unwrap();
+        controlmap_index::TextIndex::create_or_open(&ws.path().join(workspace::INDEX_DIR)).unwrap();
         let state = |precision| {
             AppState::new(Config {
                 workspace: ws.path().to_path_buf(),

@@ -1,0 +1,214 @@
+//! The server as the binary runs it, over real sockets: search follows a run made while it
+//! serves (issue 23 §7). Each test makes its own hostile input: files added and deleted under
+//! a running server, a half-written vector file.
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::Path,
+    process::{Child, Stdio},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{controlmap, ok};
+
+/// A running `controlmap serve`, killed when the test ends; its stderr is collected.
+struct Server {
+    child: Child,
+    port: u16,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(ws: &Path, args: &[&str]) -> Server {
+        let mut child = controlmap()
+            .args(["serve", "--bind", "127.0.0.1:0", "--workspace"])
+            .arg(ws)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (mut from, into) = (child.stderr.take().unwrap(), Arc::clone(&stderr));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        let port = url
+            .trim()
+            .trim_end_matches('/')
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no URL on stdout: {url:?}; {}", stderr.lock().unwrap()));
+        Server {
+            child,
+            port,
+            stderr,
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        s
+    }
+
+    /// One GET on its own connection: the status and the body.
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut s = self.connect();
+        let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", self.port);
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("Connection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        Reply {
+            status: head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            body: body.to_string(),
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    body: String,
+}
+
+/// A policy folder of two files.
+fn policies(dir: &Path) {
+    fs_err::create_dir_all(dir).unwrap();
+    fs_err::write(
+        dir.join("monitoring.md"),
+        "# Model monitoring\n\nModel drift is checked every week by the ML team; alerts page \
+         the on-call engineer.\n",
+    )
+    .unwrap();
+    fs_err::write(
+        dir.join("access.md"),
+        "# Access reviews\n\nAccess to AI training data is reviewed every quarter by the data \
+         owner.\n",
+    )
+    .unwrap();
+}
+
+fn run(corpus: &Path, ws: &Path) {
+    ok(controlmap()
+        .args(["run", "-q", "--workspace"])
+        .arg(ws)
+        .arg(corpus));
+}
+
+/// The document links of a search page (`/document?path=…`, without the anchor) and the
+/// passage anchors they point at.
+fn result_links(page: &str) -> Vec<(String, String)> {
+    page.match_indices("href=\"/document?path=")
+        .map(|(at, _)| {
+            let rest = &page[at + "href=\"".len()..];
+            let href = &rest[..rest.find('"').unwrap()];
+            let (path, anchor) = href.split_once('#').unwrap_or((href, ""));
+            (path.to_string(), anchor.to_string())
+        })
+        .collect()
+}
+
+/// Issue 23 §7: the server loaded the index once, so after a run /documents showed the new
+/// files while /search kept the old passages, with links that 404.
+#[test]
+fn search_follows_a_run_made_while_the_server_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let (corpus, ws) = (t.path().join("policies"), t.path().join("ws"));
+    policies(&corpus);
+    run(&corpus, &ws);
+    let server = Server::start(&ws, &[]);
+    let new_words = "/search?q=zebrafish+quarantine+tank";
+    let old_words = "/search?q=training+data+reviewed+quarter";
+    let r = server.get(new_words, &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("zebrafish.md"));
+    assert!(server.get(old_words, &[]).body.contains("access.md"));
+
+    fs_err::write(
+        corpus.join("zebrafish.md"),
+        "# Zebrafish\n\nThe zebrafish quarantine procedure applies to every tank before any \
+         model is trained on its imaging data.\n",
+    )
+    .unwrap();
+    fs_err::remove_file(corpus.join("access.md")).unwrap();
+    run(&corpus, &ws);
+
+    let r = server.get(new_words, &[]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("zebrafish.md"), "the new file is found");
+    assert!(!r.body.contains("before its last change"), "{}", r.body);
+    let r = server.get(old_words, &[]);
+    assert!(
+        !r.body.contains("access.md"),
+        "the deleted file's passages are gone"
+    );
+    // Every result links to a passage that is there.
+    let links = result_links(&r.body);
+    assert!(!links.is_empty(), "{}", r.body);
+    for (path, anchor) in links {
+        let doc = server.get(&path, &[]);
+        assert_eq!(doc.status, 200, "{path}");
+        assert!(
+            doc.body.contains(&format!("id=\"{anchor}\"")),
+            "{path}#{anchor}"
+        );
+    }
+
+    // A vector file that cannot be read (as a run half done might leave): search answers from
+    // the last index that opened, says so, and logs it; no error page.
+    let vectors = ws.join("vectors.bin");
+    let good = fs_err::read(&vectors).unwrap();
+    let bad = ws.join("vectors.bad");
+    fs_err::write(&bad, b"not a vector file").unwrap();
+    fs_err::rename(&bad, &vectors).unwrap();
+    for _ in 0..3 {
+        let r = server.get(new_words, &[]);
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("zebrafish.md"));
+        assert!(r.body.contains("before its last change"), "{}", r.body);
+    }
+    assert!(
+        server
+            .stderr
+            .lock()
+            .unwrap()
+            .contains("search: cannot open"),
+        "{}",
+        server.stderr.lock().unwrap()
+    );
+    // Put right, it is read again.
+    fs_err::write(&bad, &good).unwrap();
+    fs_err::rename(&bad, &vectors).unwrap();
+    let r = server.get(new_words, &[]);
+    assert!(r.body.contains("zebrafish.md") && !r.body.contains("before its last change"));
+}
