@@ -70,6 +70,7 @@ fn config(access: Access, read_only: bool) -> Config {
         model: None,
         device: "cpu".parse().unwrap(),
         precision: None,
+        limits: serve::Limits::default(),
     }
 }
 

@@ -1,16 +1,17 @@
 //! The server as the binary runs it, over real sockets: search follows a run made while it
-//! serves (issue 23 §7). Each test makes its own hostile input: files added and deleted under
-//! a running server, a half-written vector file.
+//! serves, and held-open connections neither pile up nor stop it (issue 23 §7–8). Each test
+//! makes its own hostile input: files added and deleted under a running server, a
+//! half-written vector file, idle and half-sent connections.
 
 mod common;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
-    path::Path,
+    path::{Path, PathBuf},
     process::{Child, Stdio},
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{Arc, Mutex, OnceLock},
+    time::{Duration, Instant},
 };
 
 use common::{controlmap, ok};
@@ -211,4 +212,105 @@ fn search_follows_a_run_made_while_the_server_runs() {
     fs_err::rename(&bad, &vectors).unwrap();
     let r = server.get(new_words, &[]);
     assert!(r.body.contains("zebrafish.md") && !r.body.contains("before its last change"));
+}
+
+/// The workspace the tests that do not change it share.
+fn workspace() -> &'static Path {
+    static WS: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &WS.get_or_init(|| {
+        let t = tempfile::tempdir().unwrap();
+        policies(&t.path().join("policies"));
+        let ws = t.path().join("ws");
+        run(&t.path().join("policies"), &ws);
+        (t, ws)
+    })
+    .1
+}
+
+/// The open sockets of a process (Linux), to see how many connections the server holds.
+fn sockets_of(child: &Child) -> Option<usize> {
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", child.id())).ok()?;
+    Some(
+        fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|l| l.to_string_lossy().starts_with("socket:"))
+            .count(),
+    )
+}
+
+/// Issue 23 §8: connections were never timed out, so enough held-open ones used up the
+/// server's descriptors and it stopped answering.
+#[test]
+fn idle_connections_beyond_the_cap_neither_pile_up_nor_stop_the_server() {
+    let server = Server::start(
+        workspace(),
+        &["-q", "--max-connections", "8", "--header-timeout", "1"],
+    );
+    let before = sockets_of(&server.child);
+    let mut idle: Vec<TcpStream> = (0..24).map(|_| server.connect()).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    if let (Some(before), Some(now)) = (before, sockets_of(&server.child)) {
+        assert!(
+            now <= before + 8,
+            "{now} sockets, {before} before: over the cap"
+        );
+    }
+    let t = Instant::now();
+    let r = server.get("/", &[]);
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // And the server closed each of them.
+    for s in &mut idle {
+        let mut b = [0u8; 64];
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        assert!(matches!(s.read(&mut b), Ok(0) | Err(_)));
+    }
+}
+
+/// Reads until the server closes the connection; how long that took.
+fn closed_after(s: &mut TcpStream) -> Duration {
+    let t = Instant::now();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut b = [0u8; 1024];
+    loop {
+        match s.read(&mut b) {
+            Ok(0) => return t.elapsed(),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return t.elapsed(),
+            Err(e) => panic!("still open after {:?}: {e}", t.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn a_half_sent_header_is_cut_off_after_the_header_timeout() {
+    let server = Server::start(workspace(), &["-q", "--header-timeout", "1"]);
+    let mut s = server.connect();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .unwrap();
+    let waited = closed_after(&mut s);
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[test]
+fn a_stalled_request_body_is_cut_off_after_the_idle_timeout() {
+    let server = Server::start(
+        workspace(),
+        &["-q", "--header-timeout", "1", "--idle-timeout", "2"],
+    );
+    let mut s = server.connect();
+    write!(
+        s,
+        "POST /decide HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: http://127.0.0.1:{0}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4000\r\n\r\ncsrf=",
+        server.port
+    )
+    .unwrap();
+    let waited = closed_after(&mut s);
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(8),
+        "{waited:?}"
+    );
 }

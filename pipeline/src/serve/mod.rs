@@ -17,7 +17,8 @@
 //!   kept in an HttpOnly, SameSite=Strict cookie after `/login?token=…`;
 //! - `--read-only` shows no actions and refuses every POST;
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
-//!   are a fixed set, documents are looked up in the workspace's `documents.json`.
+//!   are a fixed set, documents are looked up in the workspace's `documents.json`;
+//! - connections are bounded in number and time ([`Limits`]).
 //!
 //! Every page answers from the workspace as it is now: pages read its files on each request,
 //! and search reopens its index when a run has changed it ([`engine`]).
@@ -48,10 +49,12 @@ use crate::{
 
 mod actions;
 mod auth;
+mod conn;
 mod engine;
 mod pages;
 
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
+pub use conn::Limits;
 
 /// The Content-Security-Policy of every response: nothing inline, nothing from elsewhere.
 /// (`connect-src 'self'` lets the page's script post its forms in place.)
@@ -82,6 +85,8 @@ pub struct Config {
     pub device: DeviceChoice,
     /// The search model's number format; `None`: the one the workspace's vectors were made in.
     pub precision: Option<Precision>,
+    /// How many connections at once, and how long each may wait.
+    pub limits: Limits,
 }
 
 /// Why the server will not start.
@@ -360,8 +365,9 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> crate::Result
         out.flush()?;
     }
     on_bound(&url);
+    let limits = config.limits;
     let app = router(AppState::new(config)?);
-    axum::serve(listener, app).await?;
+    conn::serve_connections(listener, app, limits).await;
     Ok(())
 }
 
@@ -431,6 +437,7 @@ mod tests {
                 model: Some(model.path().to_path_buf()),
                 device: DeviceChoice::Cpu,
                 precision,
+                limits: Limits::default(),
             })
             .unwrap()
         };
