@@ -1,7 +1,8 @@
 //! The server as the binary runs it, over real sockets: search follows a run made while it
-//! serves, and held-open connections neither pile up nor stop it (issue 23 §7–8). Each test
-//! makes its own hostile input: files added and deleted under a running server, a
-//! half-written vector file, idle and half-sent connections.
+//! serves, held-open connections neither pile up nor stop it, and weak tokens are refused
+//! (issue 23 §7–9). Each test makes its own hostile input: files added and deleted under a
+//! running server, a half-written vector file, idle and half-sent connections, dictionary
+//! phrases.
 
 mod common;
 
@@ -313,4 +314,86 @@ fn a_stalled_request_body_is_cut_off_after_the_idle_timeout() {
         waited >= Duration::from_millis(1900) && waited < Duration::from_secs(8),
         "{waited:?}"
     );
+}
+
+/// A token as `openssl rand -hex 32` makes one.
+fn strong_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).unwrap();
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The exit code and stderr of a server that should refuse to start; a failure if it serves.
+fn refusal(cmd: &mut std::process::Command) -> (i32, String) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if t.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap().code().unwrap_or(-1), err)
+}
+
+/// Issue 23 §9b: a 16-character dictionary phrase was accepted as a token.
+#[test]
+fn a_dictionary_phrase_token_is_refused_at_start_and_a_strong_one_starts() {
+    let t = tempfile::tempdir().unwrap();
+    let phrases = [
+        "sunnydaysarefine".to_string(),
+        "correct-horse-battery-staple".to_string(),
+        "CorrectHorseBatteryStaple2024".to_string(),
+        "Password1".repeat(4),
+    ];
+    for phrase in &phrases {
+        let (code, err) = refusal(
+            controlmap()
+                .args([
+                    "serve",
+                    "--bind",
+                    "127.0.0.1:0",
+                    "--token",
+                    phrase,
+                    "--workspace",
+                ])
+                .arg(workspace()),
+        );
+        assert_eq!(code, 2, "{phrase}");
+        assert!(
+            err.contains("96 are needed")
+                && err.contains("openssl rand -hex 32")
+                && err.contains("log2 of the alphabet"),
+            "{phrase}: {err}"
+        );
+        // The same in a tokens file, which names the line.
+        let file = t.path().join("tokens");
+        fs_err::write(&file, format!("alice:{}\nbob:{phrase}\n", strong_token())).unwrap();
+        let (code, err) = refusal(
+            controlmap()
+                .args(["serve", "--bind", "127.0.0.1:0", "--tokens-file"])
+                .arg(&file)
+                .arg("--workspace")
+                .arg(workspace()),
+        );
+        assert_eq!(code, 2, "{phrase}");
+        assert!(err.contains(":2") && err.contains("96 are needed"), "{err}");
+    }
+    let token = strong_token();
+    let server = Server::start(workspace(), &["-q", "--token", &token]);
+    let r = server.get("/", &[("Authorization", &format!("Bearer {token}"))]);
+    assert_eq!(r.status, 200);
 }

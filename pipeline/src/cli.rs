@@ -577,7 +577,9 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
 
     /// An access token every request must carry (`Authorization: Bearer TOKEN`, or open
-    /// /login?token=TOKEN once for a cookie); at least 16 characters.
+    /// /login?token=TOKEN once for a cookie). It must hold an estimated 96 bits of entropy
+    /// or more (dictionary words and repeats count little): make one with
+    /// `openssl rand -hex 32`.
     #[arg(
         long,
         env = "CONTROLMAP_TOKEN",

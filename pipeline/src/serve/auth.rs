@@ -1,6 +1,6 @@
 //! Who may use the server, and as whom: open access on loopback (with a loopback `Host`, so a
 //! DNS-rebound page cannot reach it), or access tokens, each naming the reviewer its decisions
-//! are recorded for.
+//! are recorded for. Tokens must be strong ([`super::strength`]).
 
 use std::{path::Path, sync::Arc};
 
@@ -13,13 +13,16 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{AppError, AppState, Session, host_name, safe_back};
+use super::{
+    AppError, AppState, Session, host_name, safe_back,
+    strength::{self, MIN_BITS, estimate_bits},
+};
 
 /// The cookie a `/login?token=…` sets.
 const COOKIE: &str = "controlmap_token";
 
-/// Tokens shorter than this are refused: they could be guessed.
-const MIN_TOKEN_LEN: usize = 16;
+/// Tokens longer than this are refused: they must fit in a header and a cookie.
+const MAX_TOKEN_LEN: usize = 1024;
 
 /// Who may use the server.
 #[derive(Debug, Clone)]
@@ -58,16 +61,25 @@ pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(tokens)
 }
 
-/// A token must be long enough not to be guessed, and fit in a header and a cookie.
+/// A token must be too strong to guess (see [`strength`]), and fit in a header and a cookie.
 pub fn check_token(token: &str) -> Result<()> {
-    if token.len() < MIN_TOKEN_LEN {
-        user_error!("an access token needs at least {MIN_TOKEN_LEN} characters");
-    }
     if !token
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+        .all(|b| b.is_ascii_alphanumeric() || strength::SYMBOLS.contains(&b))
     {
         user_error!("an access token may hold letters, digits and -._~+/= only");
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        user_error!("an access token may be at most {MAX_TOKEN_LEN} characters long");
+    }
+    let bits = estimate_bits(token);
+    if bits < MIN_BITS {
+        user_error!(
+            "this access token is too easy to guess: about {bits:.0} bits of entropy, and at \
+             least {MIN_BITS:.0} are needed; make one with `{}`. (The estimate: {}.)",
+            strength::GENERATE,
+            strength::RULE
+        );
     }
     Ok(())
 }
@@ -198,22 +210,25 @@ mod tests {
     fn tokens_files_name_reviewers() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("tokens");
-        fs_err::write(
-            &p,
-            "# reviewers\nalice: aaaaaaaaaaaaaaaaaaaa\n\nbob:bbbbbbbbbbbbbbbbbbbb\n",
-        )
-        .unwrap();
+        let (a, b) = (
+            "5f0c1e9a7b3d2c4e6a8f0b1d3c5e7a9b",
+            "Zq3xT9vB2mK8wP4rL6nY1cF5hJ7dG0sA",
+        );
+        fs_err::write(&p, format!("# reviewers\nalice: {a}\n\nbob:{b}\n")).unwrap();
         let tokens = load_tokens(&p).unwrap();
         assert_eq!(
             tokens,
             [
-                ("alice".to_string(), "a".repeat(20)),
-                ("bob".to_string(), "b".repeat(20))
+                ("alice".to_string(), a.to_string()),
+                ("bob".to_string(), b.to_string())
             ]
         );
-        fs_err::write(&p, "alice:short\n").unwrap();
+        fs_err::write(&p, format!("alice:{a}\nbob:correct-horse-battery-staple\n")).unwrap();
         let e = format!("{:#}", load_tokens(&p).unwrap_err());
-        assert!(e.contains(":1") && e.contains("16 characters"), "{e}");
+        assert!(
+            e.contains(":2") && e.contains("96 are needed") && e.contains("openssl rand"),
+            "{e}"
+        );
         fs_err::write(&p, "no colon here\n").unwrap();
         assert!(load_tokens(&p).is_err());
     }

@@ -18,7 +18,8 @@
 //! - `--read-only` shows no actions and refuses every POST;
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
 //!   are a fixed set, documents are looked up in the workspace's `documents.json`;
-//! - connections are bounded in number and time ([`Limits`]).
+//! - connections are bounded in number and time ([`Limits`]), and only tokens too strong to
+//!   guess are accepted ([`strength`]).
 //!
 //! Every page answers from the workspace as it is now: pages read its files on each request,
 //! and search reopens its index when a run has changed it ([`engine`]).
@@ -52,6 +53,7 @@ mod auth;
 mod conn;
 mod engine;
 mod pages;
+mod strength;
 
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
 pub use conn::Limits;
@@ -94,7 +96,8 @@ pub struct Config {
 pub enum StartError {
     #[error(
         "{0} is not a loopback address: serving on it needs an access token (--token TOKEN or \
-         --tokens-file FILE with `name:token` lines); or bind to 127.0.0.1"
+         --tokens-file FILE with `name:token` lines; make each with `openssl rand -hex 32`); or \
+         bind to 127.0.0.1"
     )]
     NeedsToken(SocketAddr),
 
