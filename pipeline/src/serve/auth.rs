@@ -1,13 +1,20 @@
 //! Who may use the server, and as whom: open access on loopback (with a loopback `Host`, so a
 //! DNS-rebound page cannot reach it), or access tokens, each naming the reviewer its decisions
-//! are recorded for. Tokens must be strong ([`super::strength`]).
+//! are recorded for. Tokens must be strong ([`super::strength`]), and a client that sends
+//! wrong ones is locked out for a while ([`super::throttle`]).
 
-use std::{path::Path, sync::Arc};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::Path,
+    sync::{Arc, PoisonError},
+    time::{Duration, Instant},
+};
 
 use crate::error::{Context, Result, user_error};
 use axum::{
-    extract::{Query, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    Extension,
+    extract::{ConnectInfo, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
@@ -112,7 +119,54 @@ fn presented(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The address a request came from, as the throttle counts it: put in each request's
+/// extensions by [`authenticate`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client(IpAddr);
+
+impl Client {
+    /// The peer of the request's connection; without one (a router called in-process), all
+    /// such requests are one client.
+    fn of(req: &Request) -> Self {
+        Client(
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        )
+    }
+}
+
+/// What a token gets a client.
+enum Attempt {
+    Session(Session),
+    /// Too many wrong tokens lately: wait this long.
+    Locked(Duration),
+    /// No token, or a wrong one (counted).
+    Refused,
+}
+
 impl AppState {
+    /// Checks `token` from `client`, counting it when wrong; refuses every token while the
+    /// client is locked out (a request without a token is refused, and not counted). The check and the count are one step, so parallel guesses cannot
+    /// slip in between.
+    fn attempt(&self, client: Client, token: Option<&str>) -> Attempt {
+        let now = Instant::now();
+        let mut throttle = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(wait) = throttle.wait(client.0, now) {
+            return Attempt::Locked(wait);
+        }
+        let Some(token) = token else {
+            return Attempt::Refused;
+        };
+        match self.session_for(token) {
+            Some(s) => Attempt::Session(s),
+            None => {
+                throttle.failed(client.0, token, now);
+                Attempt::Refused
+            }
+        }
+    }
+
     /// The session of a request's token, if it is one of ours.
     fn session_for(&self, token: &str) -> Option<Session> {
         match &self.config.access {
@@ -136,6 +190,8 @@ pub(super) async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let client = Client::of(&req);
+    req.extensions_mut().insert(client);
     let session = match &state.config.access {
         Access::Open => {
             // Open access is for loopback: a page from elsewhere that rebinds its DNS name to
@@ -159,9 +215,10 @@ pub(super) async fn authenticate(
             if path == "/login" || path.starts_with("/assets/") {
                 return next.run(req).await;
             }
-            match presented(req.headers()).and_then(|t| state.session_for(&t)) {
-                Some(s) => s,
-                None => {
+            match state.attempt(client, presented(req.headers()).as_deref()) {
+                Attempt::Session(s) => s,
+                Attempt::Locked(wait) => return locked_out(wait),
+                Attempt::Refused => {
                     return AppError::new(
                         StatusCode::UNAUTHORIZED,
                         "this server needs an access token: open /login?token=YOUR_TOKEN, or \
@@ -182,17 +239,38 @@ pub(super) struct LoginQuery {
     next: Option<String>,
 }
 
+/// 429 with the seconds to wait, whole and at least one.
+fn locked_out(wait: Duration) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut res = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many wrong access tokens from your address; every token is refused for {secs} \
+             more seconds"
+        ),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
 /// `/login?token=…`: a valid token becomes an HttpOnly, SameSite=Strict cookie.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
+    Extension(client): Extension<Client>,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     if matches!(state.config.access, Access::Open) {
         return Redirect::to("/").into_response();
     }
-    let Some(token) = q.token.filter(|t| state.session_for(t).is_some()) else {
-        return AppError::new(StatusCode::UNAUTHORIZED, "that is not a valid access token")
-            .into_response();
+    let token = match state.attempt(client, q.token.as_deref()) {
+        Attempt::Session(_) => q.token.unwrap_or_default(),
+        Attempt::Locked(wait) => return locked_out(wait),
+        Attempt::Refused => {
+            return AppError::new(StatusCode::UNAUTHORIZED, "that is not a valid access token")
+                .into_response();
+        }
     };
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
     (

@@ -5,7 +5,8 @@
 //! descriptors: each costs a slot for seconds, not for ever.
 //!
 //! axum's own `serve` sets none of these, so this is its accept loop with hyper's HTTP/1
-//! server configured; each request carries the client's address ([`ConnectInfo`]).
+//! server configured; each request carries the client's address ([`ConnectInfo`]), which the
+//! token throttle keys on.
 
 use std::{
     future::Future,

@@ -18,8 +18,9 @@
 //! - `--read-only` shows no actions and refuses every POST;
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
 //!   are a fixed set, documents are looked up in the workspace's `documents.json`;
-//! - connections are bounded in number and time ([`Limits`]), and only tokens too strong to
-//!   guess are accepted ([`strength`]).
+//! - connections are bounded in number and time ([`Limits`]), wrong tokens lock their client
+//!   out for a while ([`throttle`]), and only tokens too strong to guess are accepted
+//!   ([`strength`]).
 //!
 //! Every page answers from the workspace as it is now: pages read its files on each request,
 //! and search reopens its index when a run has changed it ([`engine`]).
@@ -54,6 +55,7 @@ mod conn;
 mod engine;
 mod pages;
 mod strength;
+mod throttle;
 
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
 pub use conn::Limits;
@@ -147,6 +149,8 @@ pub struct AppState {
     /// Opened on the first search (loading the model takes seconds), then kept, and opened
     /// again when a run changes the workspace.
     engines: engine::Engines,
+    /// Wrong tokens by client.
+    throttle: Mutex<throttle::Throttle>,
     undo: Mutex<HashMap<String, UndoStack>>,
 }
 
@@ -169,6 +173,7 @@ impl AppState {
             secret,
             catalog: Catalog::builtin(),
             engines: engine::Engines::default(),
+            throttle: Mutex::new(throttle::Throttle::default()),
             undo: Mutex::new(HashMap::new()),
         }))
     }
