@@ -70,6 +70,7 @@ fn config(access: Access, read_only: bool) -> Config {
         model: None,
         device: "cpu".parse().unwrap(),
         precision: None,
+        limits: serve::Limits::default(),
     }
 }
 
@@ -380,7 +381,11 @@ fn open_access_answers_only_to_loopback_host_names() {
 
 #[test]
 fn tokens_name_the_reviewer_on_each_decision() {
-    let (alice, bob) = ("alice-token-0123456789", "bob-token-0123456789ab");
+    // As `openssl rand -hex 32` and `openssl rand -base64 33` make them.
+    let (alice, bob) = (
+        "651eadbea106bd248a972b9028dc904bb072064b69c0bae7915e6b681f3834f5",
+        "8GDA4r6JeocPifcQUKulbO5D6/C7hIA8yvUXfkxkSFHl",
+    );
     let tokens_file = tempfile::NamedTempFile::new().unwrap();
     fs_err::write(
         tokens_file.path(),

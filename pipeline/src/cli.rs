@@ -588,7 +588,9 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
 
     /// An access token every request must carry (`Authorization: Bearer TOKEN`, or open
-    /// /login?token=TOKEN once for a cookie); at least 16 characters.
+    /// /login?token=TOKEN once for a cookie). It must hold an estimated 96 bits of entropy
+    /// or more (dictionary words and repeats count little): make one with
+    /// `openssl rand -hex 32`.
     #[arg(
         long,
         env = "CONTROLMAP_TOKEN",
@@ -627,6 +629,24 @@ pub struct ServeArgs {
     /// vectors were made in].
     #[arg(long)]
     pub precision: Option<Precision>,
+
+    /// Seconds a client has to send a request's head (request line and headers), counted from
+    /// when the connection opens or the previous answer on it was sent; a kept-alive
+    /// connection with nothing to ask is closed after it too.
+    #[arg(long, value_name = "SECS", default_value_t = crate::serve::Limits::DEFAULT_HEADER_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
+    /// Seconds a connection may pass with no byte coming in or going out (a stalled request
+    /// body, a client that stops reading) before it is closed.
+    #[arg(long, value_name = "SECS", default_value_t = crate::serve::Limits::DEFAULT_IDLE_TIMEOUT_SECS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Connections served at once; more wait to be accepted until one closes.
+    #[arg(long, value_name = "N", default_value_t = crate::serve::Limits::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_connections: usize,
 }
 
 /// A size in bytes: a number with an optional K, M, G or T suffix (powers of 1024).

@@ -1,11 +1,13 @@
 //! `controlmap serve`: the web UI on a local address (see [`crate::serve`] for the pages and
 //! the security model).
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
 
 use crate::{
     cli::{Cli, ServeArgs},
-    serve::{self, Access, Config},
+    serve::{self, Access, Config, Limits},
     workspace,
 };
 
@@ -37,6 +39,11 @@ pub fn run(args: &ServeArgs, cli: &Cli) -> Result<()> {
         model: args.model.clone(),
         device: args.device,
         precision: args.precision,
+        limits: Limits {
+            header_timeout: Duration::from_secs(args.header_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_connections: args.max_connections,
+        },
     };
     config.check()?;
     let login = args.token.clone();

@@ -1,25 +1,35 @@
 //! Who may use the server, and as whom: open access on loopback (with a loopback `Host`, so a
 //! DNS-rebound page cannot reach it), or access tokens, each naming the reviewer its decisions
-//! are recorded for.
+//! are recorded for. Tokens must be strong ([`super::strength`]), and a client that sends
+//! wrong ones is locked out for a while ([`super::throttle`]).
 
-use std::{path::Path, sync::Arc};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::Path,
+    sync::{Arc, PoisonError},
+    time::{Duration, Instant},
+};
 
 use crate::error::{Context, Result, user_error};
 use axum::{
-    extract::{Query, Request, State},
-    http::{HeaderMap, StatusCode, header},
+    Extension,
+    extract::{ConnectInfo, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
-use super::{AppError, AppState, Session, host_name, safe_back};
+use super::{
+    AppError, AppState, Session, host_name, safe_back,
+    strength::{self, MIN_BITS, estimate_bits},
+};
 
 /// The cookie a `/login?token=…` sets.
 const COOKIE: &str = "controlmap_token";
 
-/// Tokens shorter than this are refused: they could be guessed.
-const MIN_TOKEN_LEN: usize = 16;
+/// Tokens longer than this are refused: they must fit in a header and a cookie.
+const MAX_TOKEN_LEN: usize = 1024;
 
 /// Who may use the server.
 #[derive(Debug, Clone)]
@@ -58,16 +68,25 @@ pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(tokens)
 }
 
-/// A token must be long enough not to be guessed, and fit in a header and a cookie.
+/// A token must be too strong to guess (see [`strength`]), and fit in a header and a cookie.
 pub fn check_token(token: &str) -> Result<()> {
-    if token.len() < MIN_TOKEN_LEN {
-        user_error!("an access token needs at least {MIN_TOKEN_LEN} characters");
-    }
     if !token
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+        .all(|b| b.is_ascii_alphanumeric() || strength::SYMBOLS.contains(&b))
     {
         user_error!("an access token may hold letters, digits and -._~+/= only");
+    }
+    if token.len() > MAX_TOKEN_LEN {
+        user_error!("an access token may be at most {MAX_TOKEN_LEN} characters long");
+    }
+    let bits = estimate_bits(token);
+    if bits < MIN_BITS {
+        user_error!(
+            "this access token is too easy to guess: about {bits:.0} bits of entropy, and at \
+             least {MIN_BITS:.0} are needed; make one with `{}`. (The estimate: {}.)",
+            strength::GENERATE,
+            strength::RULE
+        );
     }
     Ok(())
 }
@@ -100,7 +119,54 @@ fn presented(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The address a request came from, as the throttle counts it: put in each request's
+/// extensions by [`authenticate`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Client(IpAddr);
+
+impl Client {
+    /// The peer of the request's connection; without one (a router called in-process), all
+    /// such requests are one client.
+    fn of(req: &Request) -> Self {
+        Client(
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        )
+    }
+}
+
+/// What a token gets a client.
+enum Attempt {
+    Session(Session),
+    /// Too many wrong tokens lately: wait this long.
+    Locked(Duration),
+    /// No token, or a wrong one (counted).
+    Refused,
+}
+
 impl AppState {
+    /// Checks `token` from `client`, counting it when wrong; refuses every token while the
+    /// client is locked out (a request without a token is refused, and not counted). The check and the count are one step, so parallel guesses cannot
+    /// slip in between.
+    fn attempt(&self, client: Client, token: Option<&str>) -> Attempt {
+        let now = Instant::now();
+        let mut throttle = self.throttle.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(wait) = throttle.wait(client.0, now) {
+            return Attempt::Locked(wait);
+        }
+        let Some(token) = token else {
+            return Attempt::Refused;
+        };
+        match self.session_for(token) {
+            Some(s) => Attempt::Session(s),
+            None => {
+                throttle.failed(client.0, token, now);
+                Attempt::Refused
+            }
+        }
+    }
+
     /// The session of a request's token, if it is one of ours.
     fn session_for(&self, token: &str) -> Option<Session> {
         match &self.config.access {
@@ -124,6 +190,8 @@ pub(super) async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let client = Client::of(&req);
+    req.extensions_mut().insert(client);
     let session = match &state.config.access {
         Access::Open => {
             // Open access is for loopback: a page from elsewhere that rebinds its DNS name to
@@ -147,9 +215,10 @@ pub(super) async fn authenticate(
             if path == "/login" || path.starts_with("/assets/") {
                 return next.run(req).await;
             }
-            match presented(req.headers()).and_then(|t| state.session_for(&t)) {
-                Some(s) => s,
-                None => {
+            match state.attempt(client, presented(req.headers()).as_deref()) {
+                Attempt::Session(s) => s,
+                Attempt::Locked(wait) => return locked_out(wait),
+                Attempt::Refused => {
                     return AppError::new(
                         StatusCode::UNAUTHORIZED,
                         "this server needs an access token: open /login?token=YOUR_TOKEN, or \
@@ -170,17 +239,38 @@ pub(super) struct LoginQuery {
     next: Option<String>,
 }
 
+/// 429 with the seconds to wait, whole and at least one.
+fn locked_out(wait: Duration) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut res = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!(
+            "too many wrong access tokens from your address; every token is refused for {secs} \
+             more seconds"
+        ),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
 /// `/login?token=…`: a valid token becomes an HttpOnly, SameSite=Strict cookie.
 pub(super) async fn login(
     State(state): State<Arc<AppState>>,
+    Extension(client): Extension<Client>,
     Query(q): Query<LoginQuery>,
 ) -> Response {
     if matches!(state.config.access, Access::Open) {
         return Redirect::to("/").into_response();
     }
-    let Some(token) = q.token.filter(|t| state.session_for(t).is_some()) else {
-        return AppError::new(StatusCode::UNAUTHORIZED, "that is not a valid access token")
-            .into_response();
+    let token = match state.attempt(client, q.token.as_deref()) {
+        Attempt::Session(_) => q.token.unwrap_or_default(),
+        Attempt::Locked(wait) => return locked_out(wait),
+        Attempt::Refused => {
+            return AppError::new(StatusCode::UNAUTHORIZED, "that is not a valid access token")
+                .into_response();
+        }
     };
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
     (
@@ -198,22 +288,25 @@ mod tests {
     fn tokens_files_name_reviewers() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("tokens");
-        fs_err::write(
-            &p,
-            "# reviewers\nalice: aaaaaaaaaaaaaaaaaaaa\n\nbob:bbbbbbbbbbbbbbbbbbbb\n",
-        )
-        .unwrap();
+        let (a, b) = (
+            "5f0c1e9a7b3d2c4e6a8f0b1d3c5e7a9b",
+            "Zq3xT9vB2mK8wP4rL6nY1cF5hJ7dG0sA",
+        );
+        fs_err::write(&p, format!("# reviewers\nalice: {a}\n\nbob:{b}\n")).unwrap();
         let tokens = load_tokens(&p).unwrap();
         assert_eq!(
             tokens,
             [
-                ("alice".to_string(), "a".repeat(20)),
-                ("bob".to_string(), "b".repeat(20))
+                ("alice".to_string(), a.to_string()),
+                ("bob".to_string(), b.to_string())
             ]
         );
-        fs_err::write(&p, "alice:short\n").unwrap();
+        fs_err::write(&p, format!("alice:{a}\nbob:correct-horse-battery-staple\n")).unwrap();
         let e = format!("{:#}", load_tokens(&p).unwrap_err());
-        assert!(e.contains(":1") && e.contains("16 characters"), "{e}");
+        assert!(
+            e.contains(":2") && e.contains("96 are needed") && e.contains("openssl rand"),
+            "{e}"
+        );
         fs_err::write(&p, "no colon here\n").unwrap();
         assert!(load_tokens(&p).is_err());
     }

@@ -17,13 +17,19 @@
 //!   kept in an HttpOnly, SameSite=Strict cookie after `/login?token=…`;
 //! - `--read-only` shows no actions and refuses every POST;
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
-//!   are a fixed set, documents are looked up in the workspace's `documents.json`.
+//!   are a fixed set, documents are looked up in the workspace's `documents.json`;
+//! - connections are bounded in number and time ([`Limits`]), wrong tokens lock their client
+//!   out for a while ([`throttle`]), and only tokens too strong to guess are accepted
+//!   ([`strength`]).
+//!
+//! Every page answers from the workspace as it is now: pages read its files on each request,
+//! and search reopens its index when a run has changed it ([`engine`]).
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
 };
 
 use axum::{
@@ -34,23 +40,25 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use controlmap_models::{
-    BertEmbedder, DeviceChoice, EmbedderOptions, ModelSearch, Precision, locate_model,
-};
+use controlmap_models::{DeviceChoice, Precision};
 use sha2::{Digest, Sha256};
 
 use crate::{
     catalog::Catalog,
     review::{Decision, Store},
-    search::{Engine, workspace_precision},
     workspace,
 };
 
 mod actions;
 mod auth;
+mod conn;
+mod engine;
 mod pages;
+mod strength;
+mod throttle;
 
 pub use auth::{Access, check_token as auth_check_token, load_tokens};
+pub use conn::Limits;
 
 /// The Content-Security-Policy of every response: nothing inline, nothing from elsewhere.
 /// (`connect-src 'self'` lets the page's script post its forms in place.)
@@ -81,6 +89,8 @@ pub struct Config {
     pub device: DeviceChoice,
     /// The search model's number format; `None`: the one the workspace's vectors were made in.
     pub precision: Option<Precision>,
+    /// How many connections at once, and how long each may wait.
+    pub limits: Limits,
 }
 
 /// Why the server will not start.
@@ -88,7 +98,8 @@ pub struct Config {
 pub enum StartError {
     #[error(
         "{0} is not a loopback address: serving on it needs an access token (--token TOKEN or \
-         --tokens-file FILE with `name:token` lines); or bind to 127.0.0.1"
+         --tokens-file FILE with `name:token` lines; make each with `openssl rand -hex 32`); or \
+         bind to 127.0.0.1"
     )]
     NeedsToken(SocketAddr),
 
@@ -135,8 +146,11 @@ pub struct AppState {
     /// Per-process secret the CSRF tokens are derived from.
     secret: [u8; 32],
     catalog: Catalog,
-    /// Opened on the first search (loading the model takes seconds), then kept.
-    engine: OnceLock<Result<Engine, String>>,
+    /// Opened on the first search (loading the model takes seconds), then kept, and opened
+    /// again when a run changes the workspace.
+    engines: engine::Engines,
+    /// Wrong tokens by client.
+    throttle: Mutex<throttle::Throttle>,
     undo: Mutex<HashMap<String, UndoStack>>,
 }
 
@@ -158,7 +172,8 @@ impl AppState {
             config,
             secret,
             catalog: Catalog::builtin(),
-            engine: OnceLock::new(),
+            engines: engine::Engines::default(),
+            throttle: Mutex::new(throttle::Throttle::default()),
             undo: Mutex::new(HashMap::new()),
         }))
     }
@@ -183,32 +198,9 @@ impl AppState {
             .collect()
     }
 
-    /// The search engine, opened on first use.
-    fn engine(&self) -> Result<&Engine, String> {
-        self.engine
-            .get_or_init(|| {
-                let precision = self
-                    .config
-                    .precision
-                    .or_else(|| workspace_precision(self.workspace()))
-                    .unwrap_or_default();
-                locate_model(&ModelSearch::from_env(self.config.model.clone()))
-                    .map_err(crate::Error::from)
-                    .and_then(|dir| {
-                        Ok(BertEmbedder::load_with(
-                            &dir,
-                            EmbedderOptions {
-                                device: self.config.device,
-                                precision,
-                                ..Default::default()
-                            },
-                        )?)
-                    })
-                    .and_then(|e| Engine::open(self.workspace(), self.catalog.clone(), Box::new(e)))
-                    .map_err(|e| e.chain())
-            })
-            .as_ref()
-            .map_err(Clone::clone)
+    /// The search engine of the workspace as it is now (see [`engine`]).
+    fn engine(&self) -> Result<engine::Current, String> {
+        self.engines.current(&self.config, &self.catalog)
     }
 }
 
@@ -381,8 +373,9 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(&str)) -> crate::Result
         out.flush()?;
     }
     on_bound(&url);
+    let limits = config.limits;
     let app = router(AppState::new(config)?);
-    axum::serve(listener, app).await?;
+    conn::serve_connections(listener, app, limits).await;
     Ok(())
 }
 
@@ -430,7 +423,7 @@ mod tests {
     #[test]
     fn search_uses_the_precision_the_workspace_was_built_in() {
         use controlmap_index::VectorStore;
-        use controlmap_models::{Embedder, testing::TinyModel};
+        use controlmap_models::{BertEmbedder, Embedder, testing::TinyModel};
 
         let model = tempfile::tempdir().unwrap();
         TinyModel::default().write(model.path()).unwrap();
@@ -452,6 +445,7 @@ mod tests {
                 model: Some(model.path().to_path_buf()),
                 device: DeviceChoice::Cpu,
                 precision,
+                limits: Limits::default(),
             })
             .unwrap()
         };

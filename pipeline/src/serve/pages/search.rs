@@ -31,14 +31,17 @@ pub(in crate::serve) async fn search(
         let text = given(&p.q);
         let control = if text.is_some() { None } else { given(&p.control) };
         let limit = p.limit.unwrap_or(20).clamp(1, 100);
+        let mut stale = None;
         let results = if text.is_none() && control.is_none() {
             None
         } else {
-            let engine = state.engine().map_err(|e| {
+            let current = state.engine().map_err(|e| {
                 AppError::new(StatusCode::SERVICE_UNAVAILABLE, format!("search is unavailable: {e}"))
             })?;
+            stale = current.stale;
             Some(
-                engine
+                current
+                    .engine
                     .search(&SearchQuery {
                         text: text.clone(),
                         control: control.clone(),
@@ -73,6 +76,7 @@ pub(in crate::serve) async fn search(
                 @if let Some(d) = given(&p.document) { (hidden("document", &d)) }
                 button type="submit" { "Search" }
             }
+            @if let Some(note) = &stale { p.note { (note) } }
             @if let Some(results) = &results {
                 p.meta { (results.len()) " results" @if let Some(c) = &control { " for evidence of " a href={ "/control/" (enc(c)) } { (c) } } }
                 ol.results {
