@@ -1,17 +1,23 @@
 //! `controlmap embed` against PyTorch sentence-transformers on the same passages, same
 //! machine, same thread count, interleaved (A, B, A, B, …) so load from other work hits both.
 //!
-//! Passages are what `run` embeds for the sample corpus (parsed and chunked by the library),
-//! repeated to `BENCH_PASSAGES` (default 3000). Prints each run's figures and the ratio.
+//! Passages are generated policy text with real policies' lengths (`BENCH_TEXT=mix`, the
+//! default: mean 78 tokens, tail to ~200, see `policy_text.rs`), or what `run` embeds for the
+//! sample corpus (`BENCH_TEXT=sample`: parsed and chunked by the library), `BENCH_PASSAGES` of
+//! them (default 3000). Prints each run's figures, the ratio and the kernel path that ran
+//! (`CONTROLMAP_CPU=avx2|scalar` forces a lower one; it reaches `controlmap embed`).
 //!
 //!     cargo bench -p controlmap --bench embed_vs_pytorch
 //!     BENCH_THREADS=2 BENCH_ROUNDS=3 BENCH_PRECISION=f32,int8 cargo bench -p controlmap --bench embed_vs_pytorch
+//!     BENCH_TEXT=sample cargo bench -p controlmap --bench embed_vs_pytorch
 //!
 //! `BENCH_PRECISION` is a comma-separated list; each round runs every precision, then PyTorch.
 //!
 //! PyTorch comes from `CONTROLMAP_ST_PYTHON` (default `/tmp/st/bin/python`) running
 //! `../shared/bench/st_reference.py`; set it up with
 //! `python3 -m venv /tmp/st && /tmp/st/bin/pip install torch sentence-transformers`.
+
+mod policy_text;
 
 use std::{path::PathBuf, process::Command};
 
@@ -76,22 +82,28 @@ fn main() {
     let embedder = BertEmbedder::load(&model, DeviceChoice::Cpu).unwrap();
     let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
     let corpus = repo.join("corpora/sample-org");
+    let text: String = env_or("BENCH_TEXT", "mix".to_string());
     let mut base = Vec::new();
-    for f in walk(&corpus).unwrap().files {
-        let Ok(doc) = parse_file(&f.path, DEFAULT_MAX_BYTES) else {
-            continue;
-        };
-        let opts = ChunkOptions {
-            max_tokens: embedder.max_tokens(),
-            ..Default::default()
-        };
-        for p in chunk(&doc, &f.rel, opts, &count) {
-            base.push(
-                p.embedding_text()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+    if text == "mix" {
+        let count = |s: &str| count(s).min(embedder.max_tokens());
+        base = policy_text::mix(n, 26, &count);
+    } else {
+        for f in walk(&corpus).unwrap().files {
+            let Ok(doc) = parse_file(&f.path, DEFAULT_MAX_BYTES) else {
+                continue;
+            };
+            let opts = ChunkOptions {
+                max_tokens: embedder.max_tokens(),
+                ..Default::default()
+            };
+            for p in chunk(&doc, &f.rel, opts, &count) {
+                base.push(
+                    p.embedding_text()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
         }
     }
     assert!(!base.is_empty(), "no passages in {}", corpus.display());
@@ -102,11 +114,20 @@ fn main() {
     if let Ok(out) = std::env::var("BENCH_PASSAGES_OUT") {
         std::fs::copy(&file, out).unwrap();
     }
+    let mean = passages
+        .iter()
+        .map(|p| count(p).min(embedder.max_tokens()))
+        .sum::<usize>() as f64
+        / passages.len() as f64;
+    let source = if text == "mix" {
+        "generated policy text".to_string()
+    } else {
+        corpus.display().to_string()
+    };
     eprintln!(
-        "{} passages ({} distinct, from {}), {threads} threads, {rounds} rounds",
+        "{} passages ({} distinct, {mean:.1} tokens mean, from {source}), {threads} threads, {rounds} rounds",
         passages.len(),
         base.len(),
-        corpus.display()
     );
 
     let mut ours: Vec<Vec<f64>> = vec![Vec::new(); precisions.len()];
@@ -127,7 +148,8 @@ fn main() {
             );
             let pa = a["passages_per_s"].as_f64().unwrap();
             line += &format!(
-                " controlmap {precision} {pa:.1} passages/s ({:.0} tokens/s) |",
+                " controlmap {precision} ({} kernels) {pa:.1} passages/s ({:.0} tokens/s) |",
+                a["kernel_path"].as_str().unwrap_or("?"),
                 a["tokens_per_s"].as_f64().unwrap()
             );
             ours[i].push(pa);

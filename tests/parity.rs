@@ -1,11 +1,16 @@
 //! Parity of the candle embedder with PyTorch sentence-transformers on the real
 //! all-MiniLM-L6-v2 (reference vectors in `../shared/reference/`). Needs the model:
 //! `scripts/fetch-model` installs it.
+//!
+//! The tests run on the kernel path this CPU has; `every_kernel_path_keeps_parity` runs them
+//! again in child processes with `CONTROLMAP_CPU` forcing each lower path (AVX2, scalar), so
+//! one machine checks every path it can run.
 
 use std::path::PathBuf;
 
 use controlmap_models::{
-    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, Precision, locate_model,
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, KernelPath, ModelSearch, Precision,
+    kernel_path, locate_model,
 };
 use serde::Deserialize;
 
@@ -50,6 +55,13 @@ fn token_ids_and_embeddings_match_pytorch() {
     let texts: Vec<&str> = reference.items.iter().map(|i| i.text.as_str()).collect();
     let got = model.embed(&texts).unwrap();
     assert!(!reference.items.is_empty());
+    let min = (0..texts.len())
+        .map(|i| cosine(got.row(i), &reference.items[i].embedding))
+        .fold(1.0, f32::min);
+    eprintln!(
+        "{} path: f32 vs PyTorch cosine, min {min:.6}",
+        kernel_path()
+    );
     for (i, item) in reference.items.iter().enumerate() {
         let ids = model.token_ids(&item.text).unwrap();
         assert_eq!(ids.len(), item.n_tokens, "token count of item {i}");
@@ -59,7 +71,12 @@ fn token_ids_and_embeddings_match_pytorch() {
             "ids of item {i}"
         );
         let c = cosine(got.row(i), &item.embedding);
-        assert!(c >= 0.9999, "item {i} ({:.40}…): cosine {c}", item.text);
+        assert!(
+            c >= 0.9999,
+            "{} path, item {i} ({:.40}…): cosine {c}",
+            kernel_path(),
+            item.text
+        );
     }
 }
 
@@ -89,7 +106,11 @@ fn reduced_vs_float32(precision: Precision) -> Option<Vec<f32>> {
     let cosines: Vec<f32> = (0..texts.len())
         .map(|i| cosine(got.row(i), want.row(i)))
         .collect();
-    eprintln!("{precision} vs f32 cosine per item: {cosines:?}");
+    let min = cosines.iter().copied().fold(1.0, f32::min);
+    eprintln!(
+        "{} path: {precision} vs f32 cosine, min {min:.6}, per item: {cosines:?}",
+        kernel_path()
+    );
     for (i, &c) in cosines.iter().enumerate() {
         assert!(
             c < 0.999_999,
@@ -121,4 +142,43 @@ fn int8_stays_close_to_float32_on_every_item() {
 #[test]
 fn bf16_stays_within_0_999_of_float32_on_every_item() {
     assert_close_to_float32(Precision::Bf16, 0.999);
+}
+
+/// The parity tests above, run again with `CONTROLMAP_CPU` forcing each path below the one
+/// this CPU has (the variable is read once per process, hence the child processes).
+#[test]
+fn every_kernel_path_keeps_parity() {
+    if std::env::var_os("CONTROLMAP_CPU").is_some() {
+        // A child (or a forced run): the path was checked by `the_forced_path_runs`.
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    for path in [KernelPath::Avx2, KernelPath::Scalar] {
+        if path > kernel_path() {
+            eprintln!("skipped {path}: this CPU cannot run it");
+            continue;
+        }
+        let out = std::process::Command::new(&exe)
+            .env("CONTROLMAP_CPU", path.to_string())
+            .args(["--test-threads=1", "--nocapture"])
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&out.stderr);
+        eprintln!("--- CONTROLMAP_CPU={path}:\n{log}");
+        assert!(
+            out.status.success(),
+            "parity failed on the {path} path:\n{}\n{log}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(log.contains(&format!("{path} path: int8")), "{log}");
+    }
+}
+
+/// Under `CONTROLMAP_CPU`, the kernels take the path asked for (this CPU has it, as
+/// `every_kernel_path_keeps_parity` made sure).
+#[test]
+fn the_forced_path_runs() {
+    if let Ok(wanted) = std::env::var("CONTROLMAP_CPU") {
+        assert_eq!(kernel_path().to_string(), wanted);
+    }
 }

@@ -105,14 +105,9 @@ impl BertEmbedder {
         let mismatch = |e: Error| invalid(dir, format!("weights do not match config.json: {e}"));
         let precision = options.precision;
         let reduced = precision != Precision::F32;
-        if reduced && !(device.is_cpu() && precision.available_on_cpu()) {
-            let needs = match precision {
-                Precision::Bf16 => "AVX-512 BF16",
-                _ => "AVX-512 VNNI",
-            };
+        if reduced && !device.is_cpu() {
             return Err(Error::Device(format!(
-                "--precision {precision} runs on the CPU and needs {needs} (and a build with the \
-                 default 'avx512' feature); use --precision f32"
+                "--precision {precision} runs on the CPU only; use --device cpu or --precision f32"
             )));
         }
         let fast = if device.is_cpu() {

@@ -38,7 +38,7 @@ mod tune;
 
 pub use batch::{BatchPlan, plan_batches};
 pub use bert::{BertEmbedder, EmbedderOptions};
-pub use cpu::{Precision, cpu_threads, set_cpu_threads};
+pub use cpu::{KernelPath, Precision, cpu_threads, kernel_path, set_cpu_threads};
 pub use device::DeviceChoice;
 pub use discovery::{DEFAULT_MODEL_REPO, FETCH_COMMAND, ModelSearch, locate_model};
 pub use embedder::{Embedder, Embeddings};

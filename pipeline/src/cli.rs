@@ -108,9 +108,10 @@ pub struct ModelArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
-    /// Number format of the model's linear layers: f32; bf16 (faster, on CPUs with AVX-512
-    /// BF16); or int8 (fastest, on CPUs with AVX-512 VNNI). Vectors differ slightly from
-    /// f32's, so search and eval must use the same.
+    /// Number format of the model's linear layers: f32; bf16 (faster with AVX-512 BF16,
+    /// about f32's speed elsewhere); or int8 (fastest: AVX-512 VNNI, or AVX2). Vectors differ
+    /// slightly from f32's, so search and eval must use the same. CONTROLMAP_CPU=avx2|scalar
+    /// forces lower CPU kernels (for testing).
     #[arg(long, default_value = "f32")]
     pub precision: Precision,
 }

@@ -1,26 +1,44 @@
 //! bfloat16 linear layers on AVX-512 BF16 (`vdpbf16ps`: 32 products per instruction, twice
-//! float32's FMA rate).
+//! float32's FMA rate), and, on CPUs without it, bfloat16 weights widened to float32 in the
+//! kernel (AVX2 + FMA, or portable loops).
 //!
 //! Weights and activations are rounded to bfloat16 (float32's exponent, 8 significant bits;
 //! round to nearest even); products are exact and summed in float32. Unlike int8, every
 //! value keeps its own exponent, so the large outlier channels of BERT's hidden states cost
 //! the other channels nothing: on the parity items the vectors stay within cosine 0.9999 of
 //! float32, where int8 (one scale per row) loses about 0.01 on short texts.
+//!
+//! Widened, only the weights are bfloat16 (half the memory and cache traffic of float32's);
+//! the activations stay float32 and every product is a float32 FMA, so this path is as exact
+//! as the weights allow and about as fast as float32, no faster: it exists so that a
+//! workspace embedded in bfloat16 on one machine can be searched on any other.
 
 #[cfg(test)]
 use rayon::prelude::*;
 
 // Register tiles: 6 rows × 4 vectors of 16 lanes = 24 accumulators.
 use crate::cpu::{
+    float::row_pointers,
+    path::KernelPath,
     simd::to_bf16,
     tiles::{TC, TR, for_each_tile},
 };
 
-/// Whether this CPU and build can run [`BLinear`].
+/// bfloat16 → float32 (exact: the bits go on top).
+fn widen(x: u16) -> f32 {
+    f32::from_bits((x as u32) << 16)
+}
+
+/// Whether this CPU and build can run [`BLinear`]: always, natively or widened.
 pub fn available() -> bool {
+    true
+}
+
+/// Whether the path runs the AVX-512 BF16 kernel (bfloat16 activations too).
+pub fn native() -> bool {
     #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
     {
-        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bf16")
+        crate::cpu::path::avx512_with("bf16")
     }
     #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
     {
@@ -28,20 +46,49 @@ pub fn available() -> bool {
     }
 }
 
+/// Which kernel runs a [`BLinear`], fixed when its weights are packed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    /// `vdpbf16ps` on bfloat16 activations.
+    Native,
+    /// Weights widened with AVX2 ([`crate::cpu::float`]'s kernel), float32 activations.
+    Avx2,
+    /// Weights widened in portable loops, float32 activations.
+    Portable,
+}
+
 /// A linear layer `y = x · W + b` with bfloat16 weights packed for the kernel.
 pub struct BLinear {
-    /// Per 64-column block, per pair of inputs: 64 columns × 2 bfloat16.
+    engine: Engine,
+    /// Native: per 64-column block, per pair of inputs, 64 columns × 2 bfloat16. Widened:
+    /// per 64-column block, per input, 64 bfloat16 in [`WIDEN_ORDER`] within each 16.
     packed: Vec<u16>,
     /// Padded to a multiple of 64.
     bias: Vec<f32>,
-    /// Inputs, rounded up to even (the last one padded with a zero weight).
+    /// Inputs; native: rounded up to even (the last one padded with a zero weight).
     din: usize,
     dout: usize,
 }
 
+/// The column (of 16) stored at each position of a widened group: `vpunpcklwd` and
+/// `vpunpckhwd` widen words 0–3 and 8–11, then 4–7 and 12–15, so columns 0–7 go there.
+const WIDEN_ORDER: [usize; 16] = [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15];
+
 impl BLinear {
     /// Rounds `w` (`(din, dout)` row-major) to bfloat16 and packs it; `b` has `dout` items.
     pub fn new(w: &[f32], b: &[f32], din: usize, dout: usize) -> Self {
+        let engine = if native() {
+            Engine::Native
+        } else if cfg!(target_arch = "x86_64")
+            && crate::cpu::path::kernel_path() >= KernelPath::Avx2
+        {
+            Engine::Avx2
+        } else {
+            Engine::Portable
+        };
+        if engine != Engine::Native {
+            return Self::widened(engine, w, b, din, dout);
+        }
         let padded = dout.next_multiple_of(TC);
         let pairs = din.div_ceil(2);
         let mut bias = vec![0f32; padded];
@@ -61,6 +108,7 @@ impl BLinear {
             }
         }
         Self {
+            engine,
             packed,
             bias,
             din: pairs * 2,
@@ -68,13 +116,98 @@ impl BLinear {
         }
     }
 
-    /// Width of the rows this layer reads (inputs rounded up to even).
+    /// Packs for the widening kernels: per block, per input, 64 weights in
+    /// [`WIDEN_ORDER`].
+    fn widened(engine: Engine, w: &[f32], b: &[f32], din: usize, dout: usize) -> Self {
+        let padded = dout.next_multiple_of(TC);
+        let mut bias = vec![0f32; padded];
+        bias[..dout].copy_from_slice(b);
+        let mut packed = vec![0u16; din * padded];
+        for block in 0..padded / TC {
+            for k in 0..din {
+                for p in 0..TC {
+                    let n = block * TC + p / 16 * 16 + WIDEN_ORDER[p % 16];
+                    if n < dout {
+                        packed[(block * din + k) * TC + p] = to_bf16(w[k * dout + n]);
+                    }
+                }
+            }
+        }
+        Self {
+            engine,
+            packed,
+            bias,
+            din,
+            dout,
+        }
+    }
+
+    /// Whether [`BLinear::forward`] (bfloat16 activations) runs this layer; otherwise
+    /// [`BLinear::forward_f32`] does.
+    pub fn reads_bf16(&self) -> bool {
+        self.engine == Engine::Native
+    }
+
+    /// Width of the rows this layer reads (native: inputs rounded up to even).
     pub fn input_width(&self) -> usize {
         self.din
     }
 
-    /// `out = x · W + b`; `out` becomes (rows, dout). Call only when [`available`] says so.
+    /// `out = x · W + b` with the weights widened, for `x` of shape (rows, din) in float32;
+    /// `out` becomes (rows, dout). Only when [`BLinear::reads_bf16`] is false.
+    pub fn forward_f32(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
+        assert!(
+            !self.reads_bf16(),
+            "a native bfloat16 layer reads bfloat16 rows"
+        );
+        let din = self.din;
+        assert_eq!(x.len(), rows * din, "input of the wrong shape");
+        let dout = self.dout;
+        for_each_tile(rows, dout, self.bias.len() / TC, out, |t| {
+            let a = row_pointers(x, din, &t);
+            let w = &self.packed[t.block * din * TC..][..din * TC];
+            let bias = &self.bias[t.c0..][..TC];
+            #[cfg(target_arch = "x86_64")]
+            if self.engine == Engine::Avx2 {
+                // SAFETY: the path had AVX2 and FMA when this layer was packed; `a` holds six
+                // rows of `din` floats, `w` the block's din × 64 weights, and the kernel
+                // writes only the first rows × cols of its tile of `out` (stride `dout`).
+                unsafe {
+                    crate::cpu::float::avx2::tile::<true>(
+                        &a,
+                        w.as_ptr().cast(),
+                        din,
+                        bias,
+                        t.out,
+                        dout,
+                        t.rows,
+                        t.cols,
+                    )
+                };
+                return;
+            }
+            for (r, &row) in a.iter().enumerate().take(t.rows) {
+                let mut acc = [0f32; TC];
+                acc.copy_from_slice(bias);
+                // SAFETY: `row` points to a row of `din` floats.
+                let xr = unsafe { std::slice::from_raw_parts(row, din) };
+                for (k, &xv) in xr.iter().enumerate() {
+                    for (p, &wv) in w[k * TC..(k + 1) * TC].iter().enumerate() {
+                        acc[p / 16 * 16 + WIDEN_ORDER[p % 16]] += xv * widen(wv);
+                    }
+                }
+                // SAFETY: row r < rows and `cols` columns of this tile of `out`.
+                unsafe { std::ptr::copy_nonoverlapping(acc.as_ptr(), t.out.add(r * dout), t.cols) };
+            }
+        });
+    }
+
+    /// `out = x · W + b`; `out` becomes (rows, dout). Only when [`BLinear::reads_bf16`].
     pub fn forward(&self, x: &BfRows, out: &mut Vec<f32>) {
+        assert!(
+            self.reads_bf16(),
+            "a widened bfloat16 layer reads float32 rows"
+        );
         let din = self.din;
         assert_eq!(x.cols, din, "bfloat16 rows of the wrong width");
         let rows = x.rows;
@@ -231,19 +364,20 @@ mod tests {
 
     #[test]
     fn matches_float_matmul_within_rounding_error() {
-        if !available() {
-            eprintln!("skipped: no AVX-512 BF16 on this CPU or build");
-            return;
-        }
         // Odd sizes: rows not a multiple of 6, columns not of 64, inputs odd.
         let (rows, din, dout) = (13, 41, 80);
         let (w, b, x) = crate::cpu::tiles::test_layer(rows, din, dout);
         let l = BLinear::new(&w, &b, din, dout);
-        assert_eq!(l.input_width(), 42);
-        let mut xb = BfRows::default();
-        xb.convert(&x, rows, din, l.input_width());
         let mut got = Vec::new();
-        l.forward(&xb, &mut got);
+        if l.reads_bf16() {
+            assert_eq!(l.input_width(), 42);
+            let mut xb = BfRows::default();
+            xb.convert(&x, rows, din, l.input_width());
+            l.forward(&xb, &mut got);
+        } else {
+            assert_eq!(l.input_width(), 41);
+            l.forward_f32(&x, rows, &mut got);
+        }
         assert_eq!(got.len(), rows * dout);
         for r in 0..rows {
             for n in 0..dout {

@@ -10,7 +10,11 @@
 //! - Q, K and V come from one matmul against concatenated weights, with the bias folded into
 //!   the matmul's output buffer;
 //! - bias + GELU, residual + layer norm, and scale + softmax are single passes over a row;
-//! - attention runs per (sequence, head) in parallel, reading Q, K and V in place.
+//! - attention runs per (sequence, head) in parallel, reading Q, K and V in place, with
+//!   its own kernels ([`crate::cpu::attention`]);
+//! - the float32 linear layers run gemm's matmul on AVX-512 and the packed kernel of
+//!   [`crate::cpu::float`] below it, so that `CONTROLMAP_CPU` ([`crate::cpu::path`]) picks
+//!   every instruction the pass runs.
 //!
 //! Weights come from the same safetensors names as candle's `BertModel`; the GPU path keeps
 //! using that model.
@@ -22,8 +26,11 @@ use rayon::prelude::*;
 
 use crate::Result;
 use crate::cpu::{
+    attention::attention,
     bf16::{BLinear, BfRows},
+    float::FLinear,
     int8::{QLinear, QuantChunk, QuantRows},
+    path::{KernelPath, kernel_path},
     precision::Precision,
     simd,
 };
@@ -39,13 +46,35 @@ struct Linear {
 }
 
 enum Kernel {
-    /// gemm's float32 matmul over `w`.
-    F32,
+    /// gemm's float32 matmul over `w` (the AVX-512 path).
+    Gemm,
+    /// The packed float32 kernel (AVX2 and portable paths).
+    F32(FLinear),
     Int8(QLinear),
     Bf16(BLinear),
 }
 
+impl Kernel {
+    /// Whether the kernel reads its input from an [`Encoded`] rather than float32 rows.
+    fn reads_encoded(&self) -> bool {
+        match self {
+            Kernel::Int8(_) => true,
+            Kernel::Bf16(b) => b.reads_bf16(),
+            Kernel::Gemm | Kernel::F32(_) => false,
+        }
+    }
+}
+
 impl Linear {
+    /// The float32 kernel of the path: gemm on AVX-512, the packed kernel below (which
+    /// keeps only the packed weights).
+    fn use_f32(&mut self) {
+        if kernel_path() < KernelPath::Avx512 {
+            self.kernel = Kernel::F32(FLinear::new(&self.w, &self.b, self.din, self.dout));
+            self.w = Vec::new();
+        }
+    }
+
     fn use_int8(&mut self) {
         if let Some(q) = QLinear::new(&self.w, &self.b, self.din, self.dout) {
             self.kernel = Kernel::Int8(q);
@@ -94,7 +123,7 @@ impl Encoded {
                 self.q.reset(rows, width);
                 self.q.chunks(ROWS_PER_TASK).map(Sink::Int8).collect()
             }
-            Some(Kernel::Bf16(l)) => {
+            Some(Kernel::Bf16(l)) if l.reads_bf16() => {
                 let w = l.input_width();
                 self.b.reset(rows, w);
                 self.b
@@ -175,7 +204,7 @@ fn linear(vbs: &[VarBuilder], din: usize, dout: usize) -> Result<Linear> {
         b,
         din,
         dout: total,
-        kernel: Kernel::F32,
+        kernel: Kernel::Gemm,
     })
 }
 
@@ -217,7 +246,11 @@ impl FastBert {
         }
         for l in &mut layers {
             match precision {
-                Precision::F32 => {}
+                Precision::F32 => {
+                    for lin in [&mut l.qkv, &mut l.attn_out, &mut l.up, &mut l.down] {
+                        lin.use_f32();
+                    }
+                }
                 Precision::Int8 => {
                     // Q, K and V not in int8: there they cost the most accuracy (simulated on
                     // the parity items, the empty text's cosine to float32 falls from 0.995
@@ -225,8 +258,11 @@ impl FastBert {
                     for lin in [&mut l.attn_out, &mut l.up, &mut l.down] {
                         lin.use_int8();
                     }
-                    if crate::cpu::bf16::available() {
+                    // Widened bfloat16 (no AVX-512 BF16) would be no faster than float32.
+                    if crate::cpu::bf16::native() {
                         l.qkv.use_bf16();
+                    } else {
+                        l.qkv.use_f32();
                     }
                 }
                 Precision::Bf16 => {
@@ -289,8 +325,8 @@ impl FastBert {
         let mut enc_up = Encoded::default();
         for (i, layer) in self.layers.iter().enumerate() {
             apply(&layer.qkv, &x, &enc_x, total, &mut qkv);
-            self.attention(&qkv, &offsets, &mut ctx);
-            if !matches!(layer.attn_out.kernel, Kernel::F32) {
+            attention(&qkv, &offsets, h, self.heads, &mut ctx);
+            if layer.attn_out.kernel.reads_encoded() {
                 enc_ctx.encode(&layer.attn_out, &ctx, h);
             }
             apply(&layer.attn_out, &ctx, &enc_ctx, total, &mut y);
@@ -306,96 +342,17 @@ impl FastBert {
         }
         x
     }
-
-    /// Scaled dot-product attention of each sequence with itself, one task per
-    /// (sequence, head); writes each head's output into its columns of `ctx`.
-    fn attention(&self, qkv: &[f32], offsets: &[(usize, usize)], ctx: &mut [f32]) {
-        let h = self.hidden;
-        let dh = h / self.heads;
-        let scale = 1.0 / (dh as f32).sqrt();
-        let ctx_ptr = SendPtr(ctx.as_mut_ptr());
-        let tasks: Vec<(usize, usize, usize)> = offsets
-            .iter()
-            .flat_map(|&(o, len)| (0..self.heads).map(move |hd| (o, len, hd)))
-            .collect();
-        tasks
-            .par_iter()
-            .for_each_init(Vec::new, |scores, &(o, len, hd)| {
-                let ctx_ptr = &ctx_ptr;
-                scores.resize(len * len, 0.0);
-                let q = &qkv[o * 3 * h + hd * dh..];
-                let k = &qkv[o * 3 * h + h + hd * dh..];
-                let v = &qkv[o * 3 * h + 2 * h + hd * dh..];
-                // SAFETY: every pointer and stride stays inside the (len, 3h) block of this
-                // sequence in `qkv`, the (len, len) scratch, and this head's (len, dh) columns of
-                // `ctx`, which no other task writes.
-                unsafe {
-                    // scores = Q · Kᵀ
-                    gemm::gemm(
-                        len,
-                        len,
-                        dh,
-                        scores.as_mut_ptr(),
-                        1,
-                        len as isize,
-                        false,
-                        q.as_ptr(),
-                        1,
-                        3 * h as isize,
-                        k.as_ptr(),
-                        3 * h as isize,
-                        1,
-                        0.0,
-                        scale,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-                for row in scores.chunks_exact_mut(len) {
-                    simd::softmax(row);
-                }
-                unsafe {
-                    // ctx_head = P · V
-                    gemm::gemm(
-                        len,
-                        dh,
-                        len,
-                        ctx_ptr.0.add(o * h + hd * dh),
-                        1,
-                        h as isize,
-                        false,
-                        scores.as_ptr(),
-                        1,
-                        len as isize,
-                        v.as_ptr(),
-                        1,
-                        3 * h as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
-                    );
-                }
-            });
-    }
 }
-
-struct SendPtr(*mut f32);
-// SAFETY: tasks write disjoint parts of the buffer behind the pointer (see `attention`).
-unsafe impl Sync for SendPtr {}
-unsafe impl Send for SendPtr {}
 
 /// `out = x · W + b` for `x` of shape (rows, din); an int8 or bfloat16 layer reads `enc`,
 /// which must hold `x` encoded for it.
 fn apply(l: &Linear, x: &[f32], enc: &Encoded, rows: usize, out: &mut Vec<f32>) {
     match &l.kernel {
-        Kernel::F32 => matmul_bias(x, rows, l, out),
+        Kernel::Gemm => matmul_bias(x, rows, l, out),
+        Kernel::F32(f) => f.forward(x, rows, out),
         Kernel::Int8(q) => q.forward_quantised(&enc.q, out),
-        Kernel::Bf16(b) => b.forward(&enc.b, out),
+        Kernel::Bf16(b) if b.reads_bf16() => b.forward(&enc.b, out),
+        Kernel::Bf16(b) => b.forward_f32(x, rows, out),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Int8 linear layers on AVX-512 VNNI (`vpdpbusd`: 64 byte products per instruction, four
-//! times float32's FMA rate).
+//! times float32's FMA rate), on AVX2 (`vpmaddubsw` + `vpmaddwd`, as oneDNN and FBGEMM do
+//! without VNNI), and as portable integer loops.
 //!
 //! Weights are quantised once per output column (symmetric, scale = max |w| / 127).
 //! Activations are quantised per row as they are produced, asymmetrically: unsigned bytes
@@ -9,6 +10,15 @@
 //! to float32 would be 0.9906 where the asymmetric scale gives 0.995. With x = s·u + min,
 //! each output is `(s · Σ u·q + min · Σ q) · w_scale + bias`: exact int32 accumulation, then
 //! one rescale in the same pass that adds the bias.
+//!
+//! AVX2 has no `vpdpbusd`: `vpmaddubsw` multiplies u8 × i8 and adds neighbouring pairs into
+//! *saturating* i16, then `vpmaddwd` by ones adds those pairs into i32 (the same four-byte
+//! groups as VNNI, so the packing is shared). A pair of 255 × 127 products (64 770) would
+//! saturate, so on this path the weights are quantised to ±64 instead of ±127 (oneDNN's
+//! choice on AVX2): 2 · 255 · 64 = 32 640 fits. We keep all 8 bits of the activations rather
+//! than the weights (FBGEMM's `reduce_range` keeps 7-bit activations) because an activation
+//! row shares one scale with its outlier channels while each weight column has its own
+//! scale, so the activations are where a lost bit costs most.
 
 #[cfg(test)]
 use rayon::prelude::*;
@@ -16,8 +26,36 @@ use rayon::prelude::*;
 // Register tiles: 6 rows × 4 vectors of 16 lanes = 24 accumulators.
 use crate::cpu::tiles::{TC, TR, for_each_tile};
 
-/// A linear layer `y = x · W + b` with int8 weights packed for the VNNI kernel.
+/// Which kernel runs a [`QLinear`], fixed when its weights are quantised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Vnni,
+    Avx2,
+    Portable,
+}
+
+impl Engine {
+    fn of_path() -> Self {
+        #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+        if crate::cpu::path::avx512_with("vnni") {
+            return Self::Vnni;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::cpu::path::avx2() {
+            return Self::Avx2;
+        }
+        Self::Portable
+    }
+
+    /// The largest weight code: ±64 where `vpmaddubsw` would saturate (module doc).
+    fn weight_levels(self) -> f32 {
+        if self == Self::Avx2 { 64.0 } else { 127.0 }
+    }
+}
+
+/// A linear layer `y = x · W + b` with int8 weights packed for the kernels.
 pub struct QLinear {
+    engine: Engine,
     /// Per 64-column block, per group of 4 inputs: 64 columns × 4 bytes.
     packed: Vec<i8>,
     /// Per output column (padded to a multiple of 64): the weight scale, the sum of
@@ -29,18 +67,9 @@ pub struct QLinear {
     dout: usize,
 }
 
-/// Whether this CPU and build can run [`QLinear`].
+/// Whether this CPU and build can run [`QLinear`]: always, on one kernel or another.
 pub fn available() -> bool {
-    #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
-    {
-        is_x86_feature_detected!("avx512f")
-            && is_x86_feature_detected!("avx512bw")
-            && is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-    {
-        false
-    }
+    true
 }
 
 /// Round to nearest, vectorisable (f32::round is a libm call).
@@ -57,6 +86,8 @@ impl QLinear {
         if !din.is_multiple_of(4) || din == 0 {
             return None;
         }
+        let engine = Engine::of_path();
+        let levels = engine.weight_levels();
         let padded = dout.next_multiple_of(TC);
         let mut col_scale = vec![0f32; padded];
         let mut col_sum = vec![0f32; padded];
@@ -65,11 +96,11 @@ impl QLinear {
         let mut q = vec![0i8; din * padded];
         for n in 0..dout {
             let max = (0..din).map(|k| w[k * dout + n].abs()).fold(0f32, f32::max);
-            let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+            let scale = if max > 0.0 { max / levels } else { 1.0 };
             col_scale[n] = scale;
             let mut sum = 0i32;
             for k in 0..din {
-                let v = round(w[k * dout + n] / scale).clamp(-127.0, 127.0) as i8;
+                let v = round(w[k * dout + n] / scale).clamp(-levels, levels) as i8;
                 q[k * padded + n] = v;
                 sum += v as i32;
             }
@@ -88,6 +119,7 @@ impl QLinear {
             }
         }
         Some(Self {
+            engine,
             packed,
             col_scale,
             col_sum,
@@ -98,7 +130,6 @@ impl QLinear {
     }
 
     /// `out = x · W + b` for `x` of shape (rows, din); `out` becomes (rows, dout).
-    /// Call only when [`available`] says so.
     #[cfg(test)]
     pub fn forward(&self, x: &[f32], rows: usize, out: &mut Vec<f32>) {
         let mut xq = QuantRows::default();
@@ -107,48 +138,172 @@ impl QLinear {
     }
 
     /// `out = x · W + b` for rows already quantised (by [`QuantRows::quantise`] or by the
-    /// pass that produced them); `out` becomes (rows, dout). Call only when [`available`]
-    /// says so.
+    /// pass that produced them); `out` becomes (rows, dout).
     pub fn forward_quantised(&self, xq: &QuantRows, out: &mut Vec<f32>) {
         let din = self.din;
         assert_eq!(xq.cols, din, "quantised rows of the wrong width");
         let rows = xq.rows;
         let (bytes, row_scale, row_min) = (&xq.bytes, &xq.scale, &xq.min);
         let dout = self.dout;
+        let engine = self.engine;
         for_each_tile(rows, dout, self.col_scale.len() / TC, out, |t| {
+            let tile = Tile {
+                a: bytes[t.r0 * din..].as_ptr(),
+                lda: din,
+                b: self.packed[t.block * din * TC..].as_ptr(),
+                groups: din / 4,
+                out: t.out,
+                ldo: dout,
+                rows: t.rows,
+                cols: t.cols,
+                row_scale: row_scale[t.r0..].as_ptr(),
+                row_min: row_min[t.r0..].as_ptr(),
+                col_scale: self.col_scale[t.c0..].as_ptr(),
+                col_sum: self.col_sum[t.c0..].as_ptr(),
+                bias: self.bias[t.c0..].as_ptr(),
+            };
             // SAFETY: the tile reads rows r0..r0+6 of `bytes` (padded), block `t.block` of
             // `packed` and columns c0..c0+64 of the per-column vectors (padded), and writes
-            // only rows < `rows` and columns < `dout` of its own tile of `out`.
-            #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+            // only rows < `rows` and columns < `dout` of its own tile of `out`; each kernel
+            // runs only on the path that has its instructions (`Engine::of_path`).
             unsafe {
-                kernel::tile(
-                    bytes.as_ptr().add(t.r0 * din),
-                    din,
-                    self.packed.as_ptr().add(t.block * (din / 4) * TC * 4),
-                    din / 4,
-                    t.out,
-                    dout,
-                    t.rows,
-                    t.cols,
-                    row_scale.as_ptr().add(t.r0),
-                    row_min.as_ptr().add(t.r0),
-                    self.col_scale.as_ptr().add(t.c0),
-                    self.col_sum.as_ptr().add(t.c0),
-                    self.bias.as_ptr().add(t.c0),
-                );
+                match engine {
+                    #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
+                    Engine::Vnni => vnni::tile(&tile),
+                    #[cfg(target_arch = "x86_64")]
+                    Engine::Avx2 => avx2::tile(&tile),
+                    _ => portable(&tile),
+                }
             }
-            #[cfg(not(all(feature = "avx512", target_arch = "x86_64")))]
-            let _ = (
-                t,
-                bytes,
-                row_scale,
-                row_min,
-                dout,
-                &self.packed,
-                &self.col_sum,
-                &self.bias,
-            );
         });
+    }
+}
+
+/// One 6 × 64 tile's operands: six rows of `groups` × 4 bytes from `a` (stride `lda`), the
+/// 64-column block of packed weights at `b`, and the tile's corner of the output (stride
+/// `ldo`), of which the first `rows` × `cols` are written.
+#[derive(Clone, Copy)]
+struct Tile {
+    a: *const u8,
+    lda: usize,
+    b: *const i8,
+    groups: usize,
+    out: *mut f32,
+    ldo: usize,
+    rows: usize,
+    cols: usize,
+    row_scale: *const f32,
+    row_min: *const f32,
+    col_scale: *const f32,
+    col_sum: *const f32,
+    bias: *const f32,
+}
+
+/// The output `(acc · row_scale + row_min · col_sum) · col_scale + bias` of row `r`, column
+/// `c` (the module doc's formula).
+///
+/// # Safety
+/// `r` < 6 and `c` < 64 within the tile's vectors.
+#[inline(always)]
+unsafe fn rescale(t: &Tile, r: usize, c: usize, acc: i32) -> f32 {
+    // SAFETY: the caller's contract.
+    unsafe {
+        (acc as f32 * *t.row_scale.add(r) + *t.row_min.add(r) * *t.col_sum.add(c))
+            * *t.col_scale.add(c)
+            + *t.bias.add(c)
+    }
+}
+
+/// The portable tile: exact i32 sums of the same products, then [`rescale`].
+///
+/// # Safety
+/// As [`Tile`] says.
+unsafe fn portable(t: &Tile) {
+    for r in 0..t.rows {
+        let mut acc = [0i32; TC];
+        for g in 0..t.groups {
+            // SAFETY: the tile's rows and block (see `Tile`).
+            let (a, b) = unsafe {
+                (
+                    std::slice::from_raw_parts(t.a.add(r * t.lda + 4 * g), 4),
+                    std::slice::from_raw_parts(t.b.add(g * TC * 4), TC * 4),
+                )
+            };
+            for (acc, b) in acc.iter_mut().zip(b.chunks_exact(4)) {
+                *acc += (0..4).map(|i| a[i] as i32 * b[i] as i32).sum::<i32>();
+            }
+        }
+        for (c, &acc) in acc.iter().enumerate().take(t.cols) {
+            // SAFETY: as above; (r, c) is within the tile's first rows × cols.
+            unsafe { *t.out.add(r * t.ldo + c) = rescale(t, r, c, acc) };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    use super::{TC, TR, Tile, rescale};
+
+    /// One 6 × 64 tile as four 6 × 16 register tiles (12 i32 accumulators of 8 columns): per
+    /// group of 4 inputs, `vpmaddubsw` (u8 × i8, pairs summed into i16, which cannot
+    /// saturate with ±64 weights) then `vpmaddwd` by ones (pairs into i32).
+    ///
+    /// # Safety
+    /// AVX2 and FMA; as [`Tile`] says.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn tile(t: &Tile) {
+        // SAFETY: the tile's rows and block (see `Tile`).
+        unsafe {
+            let ones = _mm256_set1_epi16(1);
+            for c0 in (0..t.cols).step_by(16) {
+                let mut acc = [[_mm256_setzero_si256(); 2]; TR];
+                for g in 0..t.groups {
+                    let bp = t.b.add(g * TC * 4 + c0 * 4);
+                    let b0 = _mm256_loadu_si256(bp as *const __m256i);
+                    let b1 = _mm256_loadu_si256(bp.add(32) as *const __m256i);
+                    for (r, acc) in acc.iter_mut().enumerate() {
+                        let a = (t.a.add(r * t.lda + 4 * g) as *const i32).read_unaligned();
+                        let av = _mm256_set1_epi32(a);
+                        let p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(av, b0), ones);
+                        let p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(av, b1), ones);
+                        acc[0] = _mm256_add_epi32(acc[0], p0);
+                        acc[1] = _mm256_add_epi32(acc[1], p1);
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate().take(t.rows) {
+                    let s = _mm256_set1_ps(*t.row_scale.add(r));
+                    let m = _mm256_set1_ps(*t.row_min.add(r));
+                    for (v, acc) in acc.iter().enumerate() {
+                        let c = c0 + 8 * v;
+                        if c >= t.cols {
+                            break;
+                        }
+                        let o = t.out.add(r * t.ldo + c);
+                        if t.cols - c >= 8 {
+                            let x = _mm256_fmadd_ps(
+                                _mm256_cvtepi32_ps(*acc),
+                                s,
+                                _mm256_mul_ps(m, _mm256_loadu_ps(t.col_sum.add(c))),
+                            );
+                            let y = _mm256_fmadd_ps(
+                                x,
+                                _mm256_loadu_ps(t.col_scale.add(c)),
+                                _mm256_loadu_ps(t.bias.add(c)),
+                            );
+                            _mm256_storeu_ps(o, y);
+                        } else {
+                            let mut lanes = [0i32; 8];
+                            _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, *acc);
+                            for (i, &l) in lanes.iter().enumerate().take(t.cols - c) {
+                                *o.add(i) = rescale(t, r, c + i, l);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -225,31 +380,31 @@ impl QuantRows {
 // module is documented as needing 1.89 (the workspace's 1.88 builds without it).
 #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
 #[allow(clippy::incompatible_msrv)]
-mod kernel {
+mod vnni {
     use std::arch::x86_64::*;
 
-    use super::{TC, TR};
+    use super::{TC, TR, Tile};
 
     /// One 6 × 64 tile: int8 dot products over `groups` × 4 inputs, then
     /// `(acc · row_scale + row_min · col_sum) · col_scale + bias` stored for the first
     /// `rows` × `cols`.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-    #[allow(clippy::too_many_arguments)]
-    pub unsafe fn tile(
-        a: *const u8,
-        lda: usize,
-        b: *const i8,
-        groups: usize,
-        out: *mut f32,
-        ldo: usize,
-        rows: usize,
-        cols: usize,
-        row_scale: *const f32,
-        row_min: *const f32,
-        col_scale: *const f32,
-        col_sum: *const f32,
-        bias: *const f32,
-    ) {
+    pub unsafe fn tile(t: &Tile) {
+        let Tile {
+            a,
+            lda,
+            b,
+            groups,
+            out,
+            ldo,
+            rows,
+            cols,
+            row_scale,
+            row_min,
+            col_scale,
+            col_sum,
+            bias,
+        } = *t;
         unsafe {
             let mut acc = [[_mm512_setzero_si512(); 4]; TR];
             for g in 0..groups {
@@ -304,14 +459,11 @@ mod tests {
 
     #[test]
     fn matches_float_matmul_within_quantisation_error() {
-        if !available() {
-            eprintln!("skipped: no AVX-512 VNNI on this CPU or build");
-            return;
-        }
         // Odd sizes: rows not a multiple of 6, columns not a multiple of 64.
         let (rows, din, dout) = (13, 40, 80);
         let (w, b, x) = crate::cpu::tiles::test_layer(rows, din, dout);
         let q = QLinear::new(&w, &b, din, dout).unwrap();
+        let levels = q.engine.weight_levels();
         let mut got = Vec::new();
         q.forward(&x, rows, &mut got);
         assert_eq!(got.len(), rows * dout);
@@ -323,10 +475,10 @@ mod tests {
                 let col = |k: usize| w[k * dout + n];
                 let max_w = (0..din).fold(0f32, |m, k| m.max(col(k).abs()));
                 let want: f32 = (0..din).map(|k| xr[k] * col(k)).sum::<f32>() + b[n];
-                // Rounding moves each weight by at most half a step (max / 127 / 2), each
+                // Rounding moves each weight by at most half a step (max / levels / 2), each
                 // input by at most range / 255 / 2.
                 let bound: f32 = (0..din)
-                    .map(|k| xr[k].abs() * max_w / 254.0 + col(k).abs() * range / 510.0)
+                    .map(|k| xr[k].abs() * max_w / levels / 2.0 + col(k).abs() * range / 510.0)
                     .sum::<f32>()
                     + 1e-4;
                 let err = (got[r * dout + n] - want).abs();

@@ -10,16 +10,19 @@ pub enum Precision {
     #[default]
     F32,
     /// int8 weights and activations (dynamic quantisation) in the attention output and
-    /// feed-forward layers, on CPUs with AVX-512 VNNI; Q/K/V, attention, softmax, GELU and
-    /// layer norm stay float32.
+    /// feed-forward layers (AVX-512 VNNI, AVX2 `vpmaddubsw`, or portable integer loops);
+    /// Q/K/V (bfloat16 where the CPU has AVX-512 BF16), attention, softmax, GELU and layer
+    /// norm stay float32.
     Int8,
-    /// bfloat16 weights and activations (products summed in float32) in every linear layer,
-    /// on CPUs with AVX-512 BF16; attention, softmax, GELU and layer norm stay float32.
+    /// bfloat16 weights in every linear layer: with AVX-512 BF16, activations too (products
+    /// summed in float32); without it, weights widened to float32 in the kernel. Attention,
+    /// softmax, GELU and layer norm stay float32.
     Bf16,
 }
 
 impl Precision {
-    /// Whether this build can run this precision on this machine's CPU.
+    /// Whether this build can run this precision on this machine's CPU (every precision has
+    /// an AVX2 and a portable kernel, so: yes; kept for callers that ask).
     pub fn available_on_cpu(self) -> bool {
         match self {
             Self::F32 => true,

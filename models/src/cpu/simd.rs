@@ -13,7 +13,7 @@
 const LANES: usize = 16;
 
 /// Defines `pub fn $name` from one body, plus copies of it compiled for AVX-512 and AVX2,
-/// picked by the CPU's features at each call (a cached atomic load).
+/// picked by [`kernel_path`](crate::cpu::path::kernel_path) at each call (a cached load).
 macro_rules! multiversion {
     ($(#[$meta:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$meta])*
@@ -35,19 +35,13 @@ macro_rules! multiversion {
             }
 
             #[cfg(all(feature = "avx512", target_arch = "x86_64"))]
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512vl")
-            {
-                // SAFETY: the CPU has the features `v4` is compiled for.
+            if crate::cpu::path::kernel_path() == crate::cpu::path::KernelPath::Avx512 {
+                // SAFETY: the path is AVX-512 only on a CPU with the features `v4` needs.
                 return unsafe { v4($($arg),*) };
             }
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the CPU has the features `v3` is compiled for.
+            if crate::cpu::path::avx2() {
+                // SAFETY: the path is AVX2 or above only on a CPU with AVX2 and FMA.
                 return unsafe { v3($($arg),*) };
             }
             imp($($arg),*)

@@ -1,17 +1,15 @@
-//! How the reduced-precision matmul kernels (int8, bf16) split `out = x · W` into
+//! How the packed matmul kernels (float32, int8, bf16) split `out = x · W` into
 //! register tiles of [`TR`] rows × [`TC`] columns and spread them over rayon's pool.
 
 use rayon::prelude::*;
 
 /// Rows per register tile.
 pub(crate) const TR: usize = 6;
-/// Columns per register tile (four AVX-512 registers of f32).
+/// Columns per tile (four AVX-512 registers of f32; the AVX2 kernels walk it 16 at a time).
 pub(crate) const TC: usize = 64;
 
 /// One tile to compute: its first row and column, its column block, how many of its rows and
 /// columns are real (the rest is padding), and where its output starts.
-// Without the AVX-512 kernels nothing reads a tile.
-#[cfg_attr(not(all(feature = "avx512", target_arch = "x86_64")), allow(dead_code))]
 pub(crate) struct Tile {
     pub r0: usize,
     pub c0: usize,

@@ -29,6 +29,8 @@ pub struct EmbedSummary {
     pub model: String,
     pub device: String,
     pub precision: String,
+    /// The CPU kernels' instruction set (`avx512`, `avx2`, `scalar`; see `CONTROLMAP_CPU`).
+    pub kernel_path: String,
     pub threads: usize,
     pub dim: usize,
 }
@@ -147,6 +149,7 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         model: embedder.model_id().to_string(),
         device: format!("{:?}", embedder.device()),
         precision: args.model.precision.to_string(),
+        kernel_path: controlmap_models::kernel_path().to_string(),
         threads: controlmap_models::cpu_threads(),
         dim: embedder.dim(),
     };
@@ -156,7 +159,7 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         Format::Text => writeln!(
             out,
             "{} passages, {} tokens in {:.2} s: {:.1} passages/s, {:.0} tokens/s \
-             ({}, {}, {}, {} threads)",
+             ({}, {}, {}, {} kernels, {} threads)",
             summary.passages,
             summary.tokens,
             summary.seconds,
@@ -165,6 +168,7 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
             summary.model,
             summary.device,
             summary.precision,
+            summary.kernel_path,
             summary.threads
         )?,
     }
