@@ -68,7 +68,7 @@ pub fn load_tokens(path: &Path) -> Result<Vec<(String, String)>> {
     Ok(tokens)
 }
 
-/// A token must be too strong to guess (see [`strength`]), and fit in a header and a cookie.
+/// A token must be too strong to guess (see `serve/strength.rs`), and fit in a header and a cookie.
 pub fn check_token(token: &str) -> Result<()> {
     if !token
         .bytes()

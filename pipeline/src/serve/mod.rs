@@ -19,11 +19,11 @@
 //! - request bodies are bounded ([`BODY_LIMIT`]), and no request names a file: downloads
 //!   are a fixed set, documents are looked up in the workspace's `documents.json`;
 //! - connections are bounded in number and time ([`Limits`]), wrong tokens lock their client
-//!   out for a while ([`throttle`]), and only tokens too strong to guess are accepted
-//!   ([`strength`]).
+//!   out for a while (`throttle.rs`), and only tokens too strong to guess are accepted
+//!   (`strength.rs`).
 //!
 //! Every page answers from the workspace as it is now: pages read its files on each request,
-//! and search reopens its index when a run has changed it ([`engine`]).
+//! and search reopens its index when a run has changed it (`engine.rs`).
 
 use std::{
     collections::HashMap,
