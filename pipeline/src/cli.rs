@@ -142,9 +142,22 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// A catalog file to use instead of the built-in ISO/IEC 42001 Annex A catalog.
-    #[arg(long)]
-    pub catalog: Option<PathBuf>,
+    /// The frameworks to map to, by ID, comma-separated: iso42001 (ISO/IEC 42001 Annex A,
+    /// always mapped: the crosswalks read its evidence), nist-ai-rmf, eu-ai-act, or the ID of
+    /// a catalog given with --catalog.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub framework: Vec<String>,
+
+    /// A catalog file (controlmap YAML, or an OSCAL catalog in JSON): it replaces the
+    /// built-in catalog of the same framework ID, or adds a framework that is then mapped.
+    /// Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Vec<PathBuf>,
+
+    /// A crosswalk file (JSON, as corpora/catalogs/*-to-iso42001.json) from a loaded
+    /// framework's controls to ISO/IEC 42001 Annex A's. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub crosswalk: Vec<PathBuf>,
 
     /// Files larger than this many bytes are skipped.
     #[arg(long, default_value_t = crate::ingest::parse::DEFAULT_MAX_BYTES)]
@@ -254,9 +267,10 @@ pub struct SearchArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// A catalog file to use instead of the built-in one (for --control).
-    #[arg(long)]
-    pub catalog: Option<PathBuf>,
+    /// A catalog file whose controls --control may name, besides the built-in frameworks'
+    /// (ISO/IEC 42001 Annex A, NIST AI RMF, EU AI Act). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -23,6 +23,7 @@ use crate::{
     catalog::Catalog,
     error::{Context, Result},
     eval::labels::{Labelled, LearnedFrom, control_index, load_labelled},
+    frameworks::{Framework, Frameworks},
     ingest::{
         chunk::{ChunkOptions, Passage},
         manifest::Manifest,
@@ -54,7 +55,8 @@ pub struct RunOptions {
     pub policy_dir: PathBuf,
     /// Where the index, vectors and reports go (created when missing).
     pub workspace: PathBuf,
-    pub catalog: Catalog,
+    /// The frameworks to map to, the primary one (ISO/IEC 42001 Annex A) first.
+    pub frameworks: Frameworks,
     /// The model's folder: a calibration stored beside it is used, and the report says so.
     pub model_dir: PathBuf,
     pub parse: ParseOptions,
@@ -87,7 +89,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     // The reviewers' decisions are read at the end: a store that cannot be read must stop the
     // run before it rewrites any report.
     crate::review::Store::check(workspace)?;
-    let catalog = &opts.catalog;
+    let catalog = &opts.frameworks.primary().catalog;
 
     let weights = Weights::default();
     let (stored_calibration, passed_over) = stored_calibration::applicable(
@@ -363,10 +365,31 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     }
     let thresholds = Thresholds::default();
     let assessments = assess(&mapped.scores, &mapped.confidence, n_controls, thresholds);
-    let (summary, objectives) =
-        report::build::objectives(catalog, &assessments, &passages, &mapped.scores, |p, ci| {
-            mapper.rationale(vectors.row(p), &passages[p].text, ci)
-        });
+    let (summary, objectives) = report::build::objectives(
+        catalog,
+        None,
+        &assessments,
+        &passages,
+        &mapped.scores,
+        |p, ci| mapper.rationale(vectors.row(p), &passages[p].text, ci),
+    );
+    let mut frameworks = Vec::new();
+    for f in opts.frameworks.others() {
+        frameworks.push(map_framework(
+            f,
+            &Mapping {
+                workspace,
+                embedder,
+                passages: &passages,
+                vectors: &vectors,
+                weights,
+                calibration: mapper.calibration,
+                all_documents: opts.all_documents,
+                thresholds,
+            },
+            &mut contexts,
+        )?);
+    }
     timings.map = t.elapsed().as_secs_f64();
     timings.total = started.elapsed().as_secs_f64();
 
@@ -386,6 +409,8 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         files,
         summary,
         objectives,
+        framework: report::FrameworkInfo::of(opts.frameworks.primary()),
+        frameworks,
         file_outcomes: outcomes,
         timings_s: timings,
     });
@@ -393,6 +418,71 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
 
     // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
     report::write_outputs(workspace)
+}
+
+/// What mapping a framework besides the primary one needs from the run.
+struct Mapping<'a> {
+    workspace: &'a std::path::Path,
+    embedder: &'a dyn Embedder,
+    passages: &'a [&'a Passage],
+    vectors: &'a Embeddings,
+    weights: Weights,
+    calibration: crate::mapping::Calibration,
+    all_documents: bool,
+    thresholds: Thresholds,
+}
+
+/// Maps every passage to one more framework's catalog, directly: its catalog's own text and
+/// the reviewers' decisions on its controls teach the mapper (the built-in lessons from real
+/// documents are labelled for Annex A only), with the primary framework's calibration.
+fn map_framework(
+    f: &Framework,
+    m: &Mapping<'_>,
+    contexts: &mut ContextCache,
+) -> Result<report::FrameworkEntry> {
+    let catalog = &f.catalog;
+    let mut mapper = Mapper::new(catalog, m.embedder, m.weights)?;
+    mapper.calibration = m.calibration;
+    if m.all_documents {
+        mapper.scope = Scope::everything();
+    }
+    let ids: Vec<String> = catalog.controls().map(|(_, c)| c.id.clone()).collect();
+    let index_of = control_index(&ids);
+    let decided = lessons::decided(m.workspace, m.passages, m.vectors, m.embedder, &index_of)?;
+    if decided.learned.total() > 0 {
+        let mut learned = Labelled::empty(m.embedder.dim());
+        learned.extend_rows(
+            &decided.vectors,
+            &decided.positives(),
+            0..decided.vectors.len(),
+            Origin::Own,
+        );
+        mapper.remember(&decided.vectors, &decided.pairs);
+        mapper.learn(&learned.vectors, &learned.labels, &learned.origins);
+    }
+    let mapped = map_passages(&mapper, m.embedder, m.passages, m.vectors, contexts)?;
+    let assessments = assess(
+        &mapped.scores,
+        &mapped.confidence,
+        mapper.n_controls(),
+        m.thresholds,
+    );
+    let (summary, objectives) = report::build::objectives(
+        catalog,
+        f.crosswalk.as_ref(),
+        &assessments,
+        m.passages,
+        &mapped.scores,
+        |p, ci| mapper.rationale(m.vectors.row(p), &m.passages[p].text, ci),
+    );
+    Ok(report::FrameworkEntry {
+        info: report::FrameworkInfo::of(f),
+        summary,
+        coverage: Default::default(),
+        agreement: None,
+        objectives,
+        rest: Default::default(),
+    })
 }
 
 /// What the default mapper learns before anything of the user's: the real documents'
@@ -444,7 +534,7 @@ mod tests {
         RunOptions {
             policy_dir: dir.join("policies"),
             workspace: dir.join("ws"),
-            catalog: Catalog::builtin(),
+            frameworks: Frameworks::primary_only(),
             model_dir: dir.join("model"),
             parse: ParseOptions::default(),
             all_documents: false,

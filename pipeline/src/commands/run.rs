@@ -6,8 +6,8 @@ use controlmap_models::Embedder;
 
 use crate::{
     batch::{self, RunOptions},
-    catalog::Catalog,
     cli::{Cli, RunArgs},
+    frameworks::{Frameworks, Selection},
     messages::note,
     workspace,
 };
@@ -21,10 +21,11 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         .clone()
         .unwrap_or_else(|| workspace::default_for(&args.dir));
     crate::review::Store::check(&workspace)?;
-    let catalog = match &args.catalog {
-        Some(p) => Catalog::load(p)?,
-        None => Catalog::builtin(),
-    };
+    let frameworks = Frameworks::load(&Selection {
+        frameworks: args.framework.clone(),
+        catalogs: args.catalog.clone(),
+        crosswalks: args.crosswalk.clone(),
+    })?;
     // The model first: a missing model should stop us before minutes of parsing.
     let model_dir = args.model.locate()?;
     let embedder = args.model.load_from(&model_dir)?;
@@ -36,7 +37,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     let opts = RunOptions {
         policy_dir: args.dir.clone(),
         workspace,
-        catalog,
+        frameworks,
         model_dir,
         parse: args.parse_options(),
         all_documents: args.all_documents,

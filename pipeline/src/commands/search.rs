@@ -7,8 +7,8 @@ use anyhow::Result;
 use controlmap_index::{Filters, Fusion};
 
 use crate::{
-    catalog::Catalog,
     cli::{Cli, Format, FusionChoice, SearchArgs},
+    frameworks::Frameworks,
     messages::printable,
     search::{Engine, Query, query_for},
     workspace::{self, Needs},
@@ -16,10 +16,7 @@ use crate::{
 
 pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     let ws = workspace::find(args.workspace.as_deref(), Needs::Index)?;
-    let catalog = match &args.catalog {
-        Some(p) => Catalog::load(p)?,
-        None => Catalog::builtin(),
-    };
+    let catalog = Frameworks::for_workspace(&ws, &args.catalog)?.combined();
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
     let engine = Engine::open(&ws, catalog, Box::new(args.model.load()?))?;

@@ -6,13 +6,15 @@ use serde_json::Map;
 use super::{
     REPORT_SCHEMA_VERSION,
     file::{
-        CalibrationUsed, ControlEntry, DecisionsLearned, EvidenceEntry, FileCounts, FileOutcome,
-        ObjectiveEntry, Report, StatusCounts, Timings,
+        CalibrationUsed, ControlEntry, CrosswalkEntry, DecisionsLearned, EvidenceEntry, FileCounts,
+        FileOutcome, FrameworkEntry, FrameworkInfo, ObjectiveEntry, Report, StatusCounts, Timings,
     },
 };
 use crate::{
     catalog::Catalog,
+    crosswalk::Crosswalk,
     eval::labels::LearnedFrom,
+    frameworks::Framework,
     ingest::chunk::Passage,
     mapping::{Assessment, Rationale, Status, Thresholds},
 };
@@ -34,6 +36,8 @@ pub struct Header {
     pub files: FileCounts,
     pub summary: StatusCounts,
     pub objectives: Vec<ObjectiveEntry>,
+    pub framework: FrameworkInfo,
+    pub frameworks: Vec<FrameworkEntry>,
     pub file_outcomes: Vec<FileOutcome>,
     pub timings_s: Timings,
 }
@@ -54,6 +58,8 @@ impl Report {
             summary: h.summary,
             coverage: Default::default(),
             objectives: h.objectives,
+            framework: Some(h.framework),
+            frameworks: h.frameworks,
             file_outcomes: h.file_outcomes,
             calibration: Some(h.calibration),
             learned_from: h.learned_from,
@@ -74,9 +80,11 @@ fn new_run_id() -> String {
 /// The objectives with each control's status and best passages (at most
 /// [`EVIDENCE_PER_CONTROL`]), and the count per status. `assessments` are in catalog order;
 /// `scores[p * n + c]` is passage `p`'s score for control `c`; `rationale(p, c)` says why
-/// passage `p` was suggested for control `c`.
+/// passage `p` was suggested for control `c`. With a `crosswalk` (a framework besides the
+/// primary one), each control lists the primary controls it borrows evidence from.
 pub fn objectives(
     catalog: &Catalog,
+    crosswalk: Option<&Crosswalk>,
     assessments: &[Assessment],
     passages: &[&Passage],
     scores: &[f32],
@@ -126,6 +134,15 @@ pub fn objectives(
                 justification: None,
                 evidence,
                 reviewed_evidence: Vec::new(),
+                crosswalk: crosswalk
+                    .map(|x| x.targets(&c.id).to_vec())
+                    .filter(|to| !to.is_empty())
+                    .map(|to| CrosswalkEntry {
+                        to,
+                        ..Default::default()
+                    }),
+                direct_coverage: None,
+                coverage_from: None,
                 rest: Map::new(),
             });
             ci += 1;
@@ -139,4 +156,18 @@ pub fn objectives(
         });
     }
     (summary, objectives)
+}
+
+impl FrameworkInfo {
+    /// A framework of a run, as the report names it.
+    pub fn of(f: &Framework) -> Self {
+        let fw = &f.catalog.framework;
+        FrameworkInfo {
+            id: fw.id.clone(),
+            name: fw.name.clone(),
+            version: fw.version.clone(),
+            source: f.source.clone(),
+            crosswalk: f.crosswalk.as_ref().map(|x| x.name.clone()),
+        }
+    }
 }

@@ -5,7 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Map;
 
-use super::file::{Coverage, CoverageCounts, DecisionNote, EvidenceEntry, Report, Review};
+use super::file::{
+    Agreement, ControlEntry, Coverage, CoverageCounts, CoverageSource, DecisionNote, EvidenceEntry,
+    ObjectiveEntry, Report, Review,
+};
 use crate::review::{
     Decision,
     suggestions::{Item, Status as ItemStatus},
@@ -44,54 +47,148 @@ impl Report {
     /// A control is *not applicable* when marked so; else *covered* when a reviewer accepted
     /// or linked a passage still in the folder; else the mapper's status (`evidence` is
     /// *proposed*, `weak` is *weak*), unless reviewers rejected every passage it listed,
-    /// which leaves a *gap*.
+    /// which leaves a *gap*. A control of another framework with crosswalk pairs then takes
+    /// the better of that and what its primary controls carry over ([`carry_over`]).
     pub fn apply_review(&mut self, items: &[Item], not_applicable: &HashMap<String, String>) {
         let by_pair: HashMap<(&str, &str), &Item> = items
             .iter()
             .map(|i| ((i.content_hash.as_str(), i.control.as_str()), i))
             .collect();
-        let mut total = CoverageCounts::default();
-        for o in &mut self.objectives {
+        self.coverage = apply_to(&mut self.objectives, &by_pair, items, not_applicable);
+        let primary: HashMap<&str, Coverage> = self
+            .objectives
+            .iter()
+            .flat_map(|o| &o.controls)
+            .map(|c| (c.id.as_str(), c.coverage))
+            .collect();
+        for f in &mut self.frameworks {
+            apply_to(&mut f.objectives, &by_pair, items, not_applicable);
+            let mut agreement = Agreement::default();
             let mut counts = CoverageCounts::default();
-            for c in &mut o.controls {
-                let mut listed = HashSet::new();
-                for e in &mut c.evidence {
-                    let item = by_pair.get(&(e.content_hash.as_str(), c.id.as_str()));
-                    e.review = item.map(|i| i.status.into()).unwrap_or_default();
-                    e.decision = item.and_then(|i| i.decision.as_ref()).map(Into::into);
-                    listed.insert(e.content_hash.clone());
-                }
-                c.reviewed_evidence = items
-                    .iter()
-                    .filter(|i| i.control == c.id && i.decision.is_some())
-                    .filter(|i| !listed.contains(&i.content_hash))
-                    .map(reviewed_entry)
-                    .collect();
-                c.justification = not_applicable.get(&c.id).cloned();
-                let all_rejected = !c.evidence.is_empty()
-                    && c.evidence.iter().all(|e| e.review == Review::Rejected);
-                c.coverage = if c.justification.is_some() {
-                    Coverage::NotApplicable
-                } else if c.all_evidence().any(|e| e.review.is_evidence()) {
-                    Coverage::Covered
-                } else if all_rejected {
-                    Coverage::Gap
-                } else {
-                    match c.status.as_str() {
-                        "evidence" => Coverage::Proposed,
-                        "weak" => Coverage::Weak,
-                        _ => Coverage::Gap,
+            let mut crosswalked = false;
+            for o in &mut f.objectives {
+                let mut mine = CoverageCounts::default();
+                for c in &mut o.controls {
+                    if let Some(agrees) = carry_over(c, &primary) {
+                        crosswalked = true;
+                        match agrees {
+                            (true, true) => agreement.both += 1,
+                            (false, false) => agreement.neither += 1,
+                            (true, false) => agreement.direct_only += 1,
+                            (false, true) => agreement.crosswalk_only += 1,
+                        }
                     }
-                };
-                counts.add(c.coverage);
+                    mine.add(c.coverage);
+                }
+                o.coverage = mine;
+                for s in Coverage::ALL {
+                    *counts.get_mut(s) += mine.get(s);
+                }
             }
-            o.coverage = counts;
-            for s in Coverage::ALL {
-                *total.get_mut(s) += counts.get(s);
-            }
+            f.coverage = counts;
+            f.agreement = crosswalked.then_some(agreement);
         }
-        self.coverage = total;
     }
+}
+
+/// Applies the decisions to one framework's objectives; returns the counts.
+fn apply_to(
+    objectives: &mut [ObjectiveEntry],
+    by_pair: &HashMap<(&str, &str), &Item>,
+    items: &[Item],
+    not_applicable: &HashMap<String, String>,
+) -> CoverageCounts {
+    let mut total = CoverageCounts::default();
+    for o in objectives {
+        let mut counts = CoverageCounts::default();
+        for c in &mut o.controls {
+            let mut listed = HashSet::new();
+            for e in &mut c.evidence {
+                let item = by_pair.get(&(e.content_hash.as_str(), c.id.as_str()));
+                e.review = item.map(|i| i.status.into()).unwrap_or_default();
+                e.decision = item.and_then(|i| i.decision.as_ref()).map(Into::into);
+                listed.insert(e.content_hash.clone());
+            }
+            c.reviewed_evidence = items
+                .iter()
+                .filter(|i| i.control == c.id && i.decision.is_some())
+                .filter(|i| !listed.contains(&i.content_hash))
+                .map(reviewed_entry)
+                .collect();
+            c.justification = not_applicable.get(&c.id).cloned();
+            let all_rejected =
+                !c.evidence.is_empty() && c.evidence.iter().all(|e| e.review == Review::Rejected);
+            c.coverage = if c.justification.is_some() {
+                Coverage::NotApplicable
+            } else if c.all_evidence().any(|e| e.review.is_evidence()) {
+                Coverage::Covered
+            } else if all_rejected {
+                Coverage::Gap
+            } else {
+                match c.status.as_str() {
+                    "evidence" => Coverage::Proposed,
+                    "weak" => Coverage::Weak,
+                    _ => Coverage::Gap,
+                }
+            };
+            c.direct_coverage = None;
+            c.coverage_from = None;
+            counts.add(c.coverage);
+        }
+        o.coverage = counts;
+        for s in Coverage::ALL {
+            *total.get_mut(s) += counts.get(s);
+        }
+    }
+    total
+}
+
+/// How well a status shows evidence, for taking the better of two sources.
+fn strength(c: Coverage) -> u8 {
+    match c {
+        Coverage::Covered => 3,
+        Coverage::Proposed => 2,
+        Coverage::Weak => 1,
+        Coverage::Gap | Coverage::NotApplicable => 0,
+    }
+}
+
+/// Combines a crosswalked control's direct coverage (already in `c.coverage`) with what its
+/// primary controls carry over: covered when one of them is covered, proposed when one is
+/// proposed (weak evidence does not carry). The control takes the better of the two, and
+/// records both and which gave it; a reviewer's not-applicable mark stands. Returns whether
+/// each source finds evidence (direct, crosswalk), or `None` without crosswalk pairs.
+fn carry_over(c: &mut ControlEntry, primary: &HashMap<&str, Coverage>) -> Option<(bool, bool)> {
+    let x = c.crosswalk.as_mut()?;
+    let of = |id: &String| primary.get(id.as_str()).copied().unwrap_or_default();
+    let best =
+        x.to.iter()
+            .map(of)
+            .filter(|&k| matches!(k, Coverage::Covered | Coverage::Proposed))
+            .max_by_key(|&k| strength(k))
+            .unwrap_or(Coverage::Gap);
+    x.coverage = best;
+    x.from =
+        x.to.iter()
+            .filter(|t| of(t) == best && best != Coverage::Gap)
+            .cloned()
+            .collect();
+    let direct = c.coverage;
+    c.direct_coverage = Some(direct);
+    let evidence = |k: Coverage| matches!(k, Coverage::Covered | Coverage::Proposed);
+    let agrees = (evidence(direct), evidence(best));
+    if direct == Coverage::NotApplicable {
+        c.coverage_from = Some(CoverageSource::Direct);
+        return Some(agrees);
+    }
+    let (coverage, from) = match strength(direct).cmp(&strength(best)) {
+        std::cmp::Ordering::Equal => (direct, CoverageSource::Both),
+        std::cmp::Ordering::Greater => (direct, CoverageSource::Direct),
+        std::cmp::Ordering::Less => (best, CoverageSource::Crosswalk),
+    };
+    c.coverage = coverage;
+    c.coverage_from = Some(from);
+    Some(agrees)
 }
 
 /// A decided pair the mapper did not list, from its review item.

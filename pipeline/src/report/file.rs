@@ -5,7 +5,7 @@
 //! filled by [`super::coverage`]. Fields a later controlmap adds are kept as they were read
 //! (`rest`), so an older `controlmap report` rewrites the file without losing them.
 
-use std::path::Path;
+use std::{borrow::Cow, path::Path};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -176,6 +176,14 @@ pub struct Report {
     pub coverage: CoverageCounts,
     #[serde(default)]
     pub objectives: Vec<ObjectiveEntry>,
+    /// The primary framework whose controls `objectives` holds (schema 3; absent: ISO/IEC
+    /// 42001 Annex A, built in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<FrameworkInfo>,
+    /// The other frameworks mapped (`run --framework`), each with its own controls and
+    /// coverage (schema 3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkEntry>,
     #[serde(default)]
     pub file_outcomes: Vec<FileOutcome>,
     /// The calibration that turned the mapper's scores into the confidences.
@@ -195,6 +203,81 @@ pub struct Report {
     /// Everything else, kept as it was read.
     #[serde(flatten)]
     pub rest: Map<String, Value>,
+}
+
+/// Which framework a list of objectives belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkInfo {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// `built in`, or the catalog file it was read from.
+    #[serde(default)]
+    pub source: String,
+    /// The crosswalk that carries the primary framework's evidence to this one, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosswalk: Option<String>,
+}
+
+/// A framework besides the primary one, as `report.json` holds it (schema 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrameworkEntry {
+    #[serde(flatten)]
+    pub info: FrameworkInfo,
+    /// Controls per status of the mapper alone, mapping this framework's catalog directly.
+    #[serde(default)]
+    pub summary: StatusCounts,
+    /// Controls per coverage status: direct mapping and crosswalk together, review included.
+    #[serde(default)]
+    pub coverage: CoverageCounts,
+    /// How the two sources agree, control by control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<Agreement>,
+    #[serde(default)]
+    pub objectives: Vec<ObjectiveEntry>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// For a framework with a crosswalk: how many of its controls with crosswalk pairs each
+/// source finds evidence for (covered or proposed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agreement {
+    /// Both sources find evidence.
+    pub both: usize,
+    /// Neither does.
+    pub neither: usize,
+    /// Only the direct mapping to the framework's own catalog does.
+    pub direct_only: usize,
+    /// Only the crosswalk from the primary framework's evidence does.
+    pub crosswalk_only: usize,
+}
+
+/// Which source gave a control of a crosswalked framework its coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageSource {
+    /// Passages mapped to the control itself (or a reviewer's mark on it).
+    Direct,
+    /// The primary framework's evidence, through the crosswalk.
+    Crosswalk,
+    /// Both say the same.
+    Both,
+}
+
+/// What the crosswalk says of a control (schema 3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrosswalkEntry {
+    /// The primary framework's controls whose evidence counts for this one.
+    pub to: Vec<String>,
+    /// The best coverage among them that carries over: covered, proposed, or gap.
+    #[serde(default)]
+    pub coverage: Coverage,
+    /// Those of `to` that gave it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -234,6 +317,15 @@ pub struct ControlEntry {
     /// by hand, decided in an earlier run, or stale (schema 2).
     #[serde(default)]
     pub reviewed_evidence: Vec<EvidenceEntry>,
+    /// For a framework with a crosswalk to the primary one: what the crosswalk says (schema 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crosswalk: Option<CrosswalkEntry>,
+    /// The coverage of the direct mapping alone, where a crosswalk also speaks (schema 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direct_coverage: Option<Coverage>,
+    /// Which source gave `coverage`, where a crosswalk also speaks (schema 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coverage_from: Option<CoverageSource>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
@@ -344,10 +436,69 @@ fn rationale_or_none<'de, D: serde::Deserializer<'de>>(
     Ok(Option::<Value>::deserialize(d)?.and_then(|v| serde_json::from_value(v).ok()))
 }
 
-impl Report {
-    /// Every control, in report order.
+/// One framework's part of a report, primary or not.
+#[derive(Debug, Clone)]
+pub struct FrameworkView<'a> {
+    pub info: Cow<'a, FrameworkInfo>,
+    pub objectives: &'a [ObjectiveEntry],
+    pub coverage: &'a CoverageCounts,
+    pub agreement: Option<&'a Agreement>,
+    pub primary: bool,
+}
+
+impl FrameworkView<'_> {
     pub fn controls(&self) -> impl Iterator<Item = &ControlEntry> {
         self.objectives.iter().flat_map(|o| &o.controls)
+    }
+}
+
+impl Report {
+    /// Every control of the primary framework, in report order.
+    pub fn controls(&self) -> impl Iterator<Item = &ControlEntry> {
+        self.objectives.iter().flat_map(|o| &o.controls)
+    }
+
+    /// The primary framework's description: as the report says, or, for a report from before
+    /// schema 3, the built-in ISO/IEC 42001 Annex A under the catalog name it recorded.
+    pub fn primary_framework(&self) -> FrameworkInfo {
+        self.framework.clone().unwrap_or_else(|| FrameworkInfo {
+            id: crate::frameworks::PRIMARY.to_string(),
+            name: self.catalog.clone(),
+            source: crate::frameworks::BUILT_IN.to_string(),
+            ..Default::default()
+        })
+    }
+
+    /// Every framework's part, the primary one first.
+    pub fn framework_views(&self) -> Vec<FrameworkView<'_>> {
+        let primary = match &self.framework {
+            Some(f) => Cow::Borrowed(f),
+            None => Cow::Owned(self.primary_framework()),
+        };
+        let mut views = vec![FrameworkView {
+            info: primary,
+            objectives: &self.objectives,
+            coverage: &self.coverage,
+            agreement: None,
+            primary: true,
+        }];
+        views.extend(self.frameworks.iter().map(|f| FrameworkView {
+            info: Cow::Borrowed(&f.info),
+            objectives: &f.objectives,
+            coverage: &f.coverage,
+            agreement: f.agreement.as_ref(),
+            primary: false,
+        }));
+        views
+    }
+
+    /// Every control of every framework: the primary's, then the others' in order.
+    pub fn all_controls(&self) -> impl Iterator<Item = &ControlEntry> {
+        self.controls().chain(
+            self.frameworks
+                .iter()
+                .flat_map(|f| f.objectives.iter().flat_map(|o| &o.controls)),
+        )
     }
 
     /// Controls that are gaps once review is taken into account.

@@ -7,7 +7,9 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::file::{ControlEntry, Coverage, EvidenceEntry, Report, Review};
+use super::file::{
+    ControlEntry, Coverage, CoverageSource, EvidenceEntry, FrameworkView, Report, Review,
+};
 
 /// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
 pub const CSS: &str = r#"
@@ -73,6 +75,11 @@ ol.evidence li.rejected, ol.evidence li.stale { opacity: .6; }
 blockquote { margin: 6px 0 0; padding: 6px 12px; background: #f6f8fa; border-left: 3px solid var(--line);
              white-space: pre-wrap; overflow-wrap: anywhere; }
 ul.files { font-size: 13px; } ul.files code { font-weight: 600; }
+nav.frameworks { display: flex; gap: 8px; flex-wrap: wrap; margin: 16px 0 0; font-size: 14px; }
+nav.frameworks a { padding: 4px 12px; border: 1px solid var(--line); border-radius: 14px;
+        text-decoration: none; color: #0969da; }
+nav.frameworks a.current { background: #0969da; color: #fff; border-color: #0969da; }
+.disagree { color: #82071e; font-weight: 600; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { .cell { min-height: 0; } .control { break-inside: avoid; } }
 "#;
@@ -96,6 +103,7 @@ pub fn render(report: &Report) -> String {
         format!("{} coverage", report.catalog)
     };
     let f = &report.files;
+    let views = report.framework_views();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -114,6 +122,13 @@ pub fn render(report: &Report) -> String {
                         " · " (report.tool)
                     }
                     @if let Some(how) = how_mapped(report) { p.meta { (how) } }
+                    @if views.len() > 1 {
+                        nav.frameworks aria-label="Frameworks" {
+                            @for v in &views {
+                                a href={ "#framework-" (anchor(&v.info.id)) } { (v.info.name) }
+                            }
+                        }
+                    }
                     p.meta {
                         (f.found) " files: " (f.parsed + f.unchanged) " read ("
                         (f.passages) " passages), " (f.skipped) " skipped, " (f.failed) " failed"
@@ -122,7 +137,7 @@ pub fn render(report: &Report) -> String {
                         }
                     }
                 }
-                section.summary {
+                section.summary id={ "framework-" (anchor(&views[0].info.id)) } {
                     @for c in Coverage::ALL {
                         div class={ "card " (c.key()) } {
                             div.n { (report.coverage.get(c)) }
@@ -139,7 +154,7 @@ pub fn render(report: &Report) -> String {
                             div.cells {
                                 @for c in &o.controls {
                                     a class={ "cell " (c.coverage.key()) }
-                                        href={ "#control-" (c.id) }
+                                        href={ "#control-" (anchor(&c.id)) }
                                         title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
                                         span.id { (c.id) }
                                         (c.title)
@@ -167,6 +182,7 @@ pub fn render(report: &Report) -> String {
                         }
                     }
                 }
+                @for v in views.iter().skip(1) { (framework(v)) }
                 @if !unread.is_empty() {
                     section #files {
                         h2 { "Files not read (" (unread.len()) ")" }
@@ -240,6 +256,77 @@ pub(crate) fn how_mapped(report: &Report) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
+/// A framework besides the primary one: its counts, how the direct mapping and the crosswalk
+/// agree, its grid, and its controls with evidence.
+fn framework(v: &FrameworkView<'_>) -> Markup {
+    html! {
+        section.framework id={ "framework-" (anchor(&v.info.id)) } {
+            h2 { (v.info.name) }
+            p.meta {
+                "Catalog: " (v.info.source)
+                @if let Some(x) = &v.info.crosswalk { " · crosswalk: " (x) }
+            }
+            @if let Some(a) = v.agreement {
+                p.note {
+                    "Direct mapping and crosswalk: both find evidence for " (a.both)
+                    " controls, neither for " (a.neither) ", only the direct mapping for "
+                    (a.direct_only) ", only the crosswalk for " (a.crosswalk_only) "."
+                }
+            }
+            div.summary {
+                @for c in Coverage::ALL {
+                    div class={ "card " (c.key()) } {
+                        div.n { (v.coverage.get(c)) }
+                        div.l { (c.label()) }
+                    }
+                }
+            }
+            @for o in v.objectives {
+                div.objective {
+                    div.name { b { (o.id) } (o.title) }
+                    div.cells {
+                        @for c in &o.controls {
+                            a class={ "cell " (c.coverage.key()) }
+                                href={ "#control-" (anchor(&c.id)) }
+                                title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
+                                span.id { (c.id) }
+                                (c.title)
+                            }
+                        }
+                    }
+                }
+            }
+            @for o in v.objectives {
+                h3 { (o.id) " " (o.title) }
+                @for c in &o.controls { (control(c)) }
+            }
+        }
+    }
+}
+
+/// Do a crosswalked control's two sources disagree on whether there is evidence?
+pub(crate) fn disagrees(c: &ControlEntry) -> bool {
+    let evidence = |k: Coverage| matches!(k, Coverage::Covered | Coverage::Proposed);
+    match (&c.crosswalk, c.direct_coverage) {
+        (Some(x), Some(d)) => d != Coverage::NotApplicable && evidence(x.coverage) != evidence(d),
+        _ => false,
+    }
+}
+
+/// A control or framework ID as a fragment identifier: IDs like `GOVERN 1.1` or
+/// `Art. 26(2)` hold characters a fragment should not.
+pub(crate) fn anchor(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 fn legend() -> Markup {
     html! {
         div.legend {
@@ -251,7 +338,7 @@ fn legend() -> Markup {
 fn control(c: &ControlEntry) -> Markup {
     let evidence: Vec<&EvidenceEntry> = c.all_evidence().collect();
     html! {
-        article class={ "control " (c.coverage.key()) } id={ "control-" (c.id) } {
+        article class={ "control " (c.coverage.key()) } id={ "control-" (anchor(&c.id)) } {
             header {
                 h4 { (c.id) " " (c.title) }
                 span class={ "badge " (c.coverage.key()) } { (c.coverage.label()) }
@@ -261,6 +348,21 @@ fn control(c: &ControlEntry) -> Markup {
             }
             @if let Some(j) = &c.justification {
                 p.note { "Not applicable: " (j) }
+            }
+            @if let Some(x) = &c.crosswalk {
+                p.note.crosswalk {
+                    "Crosswalk to " (x.to.join(", ")) ": " (x.coverage.label())
+                    @if !x.from.is_empty() { " (from " (x.from.join(", ")) ")" }
+                    @if let Some(d) = c.direct_coverage { " · direct mapping: " (d.label()) }
+                    @if let Some(from) = c.coverage_from {
+                        " · status from " (match from {
+                            CoverageSource::Direct => "the direct mapping",
+                            CoverageSource::Crosswalk => "the crosswalk",
+                            CoverageSource::Both => "both",
+                        })
+                    }
+                    @if disagrees(c) { " · " span.disagree { "the two disagree" } }
+                }
             }
             @if evidence.is_empty() {
                 p.note { "No passage of the policies comes close to this control." }

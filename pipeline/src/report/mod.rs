@@ -23,12 +23,15 @@ pub mod register;
 pub mod table;
 
 pub use file::{
-    CalibrationUsed, ControlEntry, Coverage, CoverageCounts, DecisionNote, DecisionsLearned,
-    EvidenceEntry, FileCounts, FileOutcome, ObjectiveEntry, Report, Review, StatusCounts, Timings,
+    Agreement, CalibrationUsed, ControlEntry, Coverage, CoverageCounts, CoverageSource,
+    CrosswalkEntry, DecisionNote, DecisionsLearned, EvidenceEntry, FileCounts, FileOutcome,
+    FrameworkEntry, FrameworkInfo, FrameworkView, ObjectiveEntry, Report, Review, StatusCounts,
+    Timings,
 };
 pub use outputs::{Written, write_outputs};
 
 /// Version of the `report.json` layout. 2 added the review-aware coverage fields
-/// (`coverage`, `justification`, `reviewed_evidence`, `review`, `decision`); every field of 1
-/// is still there with its meaning.
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+/// (`coverage`, `justification`, `reviewed_evidence`, `review`, `decision`); 3 added the
+/// frameworks (`framework`, `frameworks`, and per control `crosswalk`, `direct_coverage`,
+/// `coverage_from`). Every field of an earlier version is still there with its meaning.
+pub const REPORT_SCHEMA_VERSION: u32 = 3;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::file::{Coverage, Report, Review};
+use super::file::{Coverage, CoverageSource, FrameworkView, Report, Review};
 use crate::{ingest::chunk::clip, messages::printable};
 
 fn paint(s: &str, c: Coverage, color: bool) -> String {
@@ -22,55 +22,49 @@ fn paint(s: &str, c: Coverage, color: bool) -> String {
 
 impl Report {
     /// The coverage table, grouped by objective, with the best passage of each control (the
-    /// first accepted one when a reviewer accepted some).
+    /// first accepted one when a reviewer accepted some), one section per framework when the
+    /// run mapped several.
     pub fn write_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        for o in &self.objectives {
-            writeln!(out, "{}  {}", o.id, printable(&o.title))?;
-            for c in &o.controls {
-                let label = match c.coverage {
-                    Coverage::NotApplicable => "n/a",
-                    other => other.label(),
-                };
-                let shown = c
-                    .all_evidence()
-                    .find(|e| e.review.is_evidence())
-                    .or_else(|| c.evidence.iter().find(|e| e.review != Review::Rejected));
-                let best = match (c.coverage, shown) {
-                    (Coverage::NotApplicable, _) => {
-                        clip(c.justification.as_deref().unwrap_or_default(), 60)
-                    }
-                    (_, Some(e)) => {
-                        let page = e.page.map(|p| format!(" p.{p}")).unwrap_or_default();
-                        let heading = e.heading.rsplit(" › ").next().unwrap_or_default();
-                        clip(&format!("{}{page} › {heading}", e.document), 60)
-                    }
-                    (_, None) => String::new(),
-                };
-                // Names, headings and justifications come from files and reviewers.
-                writeln!(
-                    out,
-                    "  {:<8} {:<46} {} {:>5.2}  {}",
-                    c.id,
-                    printable(&clip(&c.title, 46)),
-                    paint(&format!("{label:<8}"), c.coverage, color),
-                    c.best_score,
-                    printable(&best)
-                )?;
+        let views = self.framework_views();
+        let several = views.len() > 1;
+        for v in &views {
+            if several {
+                writeln!(out, "== {} ==", printable(&v.info.name))?;
+            }
+            write_framework(out, v, color)?;
+            if several {
+                writeln!(out)?;
             }
         }
         let f = &self.files;
-        let s = &self.coverage;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{} controls: {} covered, {} proposed, {} weak, {} gaps, {} not applicable",
-            s.total(),
-            s.covered,
-            s.proposed,
-            s.weak,
-            s.gap,
-            s.not_applicable
-        )?;
+        if !several {
+            writeln!(out)?;
+        }
+        for v in &views {
+            let s = v.coverage;
+            let of = if several {
+                format!("{}: ", v.info.name)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "{of}{} controls: {} covered, {} proposed, {} weak, {} gaps, {} not applicable",
+                s.total(),
+                s.covered,
+                s.proposed,
+                s.weak,
+                s.gap,
+                s.not_applicable
+            )?;
+            if let Some(a) = v.agreement {
+                writeln!(
+                    out,
+                    "  direct mapping and crosswalk: both find evidence for {}, neither for {}, only direct for {}, only crosswalk for {}",
+                    a.both, a.neither, a.direct_only, a.crosswalk_only
+                )?;
+            }
+        }
         writeln!(
             out,
             "{} files: {} parsed, {} unchanged ({} passages), {} skipped, {} failed",
@@ -85,6 +79,54 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// One framework's objectives and controls.
+fn write_framework(out: &mut dyn Write, v: &FrameworkView<'_>, color: bool) -> io::Result<()> {
+    let width = v
+        .controls()
+        .map(|c| c.id.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    for o in v.objectives {
+        writeln!(out, "{}  {}", printable(&o.id), printable(&o.title))?;
+        for c in &o.controls {
+            let label = match c.coverage {
+                Coverage::NotApplicable => "n/a",
+                other => other.label(),
+            };
+            let shown = c
+                .all_evidence()
+                .find(|e| e.review.is_evidence())
+                .or_else(|| c.evidence.iter().find(|e| e.review != Review::Rejected));
+            let best = match (c.coverage, c.coverage_from, &c.crosswalk, shown) {
+                (Coverage::NotApplicable, ..) => {
+                    clip(c.justification.as_deref().unwrap_or_default(), 60)
+                }
+                (_, Some(CoverageSource::Crosswalk), Some(x), _) => {
+                    clip(&format!("via crosswalk from {}", x.from.join(", ")), 60)
+                }
+                (_, _, _, Some(e)) => {
+                    let page = e.page.map(|p| format!(" p.{p}")).unwrap_or_default();
+                    let heading = e.heading.rsplit(" › ").next().unwrap_or_default();
+                    clip(&format!("{}{page} › {heading}", e.document), 60)
+                }
+                _ => String::new(),
+            };
+            // Names, headings and justifications come from files and reviewers.
+            writeln!(
+                out,
+                "  {:<width$} {:<46} {} {:>5.2}  {}",
+                printable(&c.id),
+                printable(&clip(&c.title, 46)),
+                paint(&format!("{label:<8}"), c.coverage, color),
+                c.best_score,
+                printable(&best)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

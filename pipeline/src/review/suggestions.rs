@@ -149,7 +149,15 @@ impl ReviewWorkspace {
         });
         let mut controls = Vec::new();
         let mut suggestions = Vec::new();
-        for c in report.objectives.into_iter().flat_map(|o| o.controls) {
+        // Every framework's suggestions: decisions are recorded per control, whichever
+        // framework it belongs to.
+        let others = report.frameworks.into_iter().flat_map(|f| f.objectives);
+        for c in report
+            .objectives
+            .into_iter()
+            .chain(others)
+            .flat_map(|o| o.controls)
+        {
             for e in c.evidence {
                 suggestions.push(Suggestion {
                     control: c.id.clone(),

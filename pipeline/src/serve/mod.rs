@@ -168,10 +168,12 @@ impl AppState {
         getrandom::fill(&mut secret).map_err(|e| {
             std::io::Error::other(format!("no random numbers for the CSRF secret: {e}"))
         })?;
+        // Every framework's controls, so that pages and search find any the run mapped.
         Ok(Arc::new(AppState {
+            catalog: crate::frameworks::Frameworks::for_workspace(&config.workspace, &[])?
+                .combined(),
             config,
             secret,
-            catalog: Catalog::builtin(),
             engines: engine::Engines::default(),
             throttle: Mutex::new(throttle::Throttle::default()),
             undo: Mutex::new(HashMap::new()),

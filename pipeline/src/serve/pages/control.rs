@@ -22,7 +22,7 @@ pub(in crate::serve) async fn control(
     blocking(move || {
         let ctx = Ctx::new(&state, session);
         let report = reviewed_report(state.workspace())?;
-        let Some(entry) = report.controls().find(|c| c.id == id) else {
+        let Some(entry) = report.all_controls().find(|c| c.id == id) else {
             return Err(AppError::not_found(format!("no control {id} in this workspace")));
         };
         let control = state.catalog.control(&id);

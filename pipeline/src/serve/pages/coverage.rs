@@ -1,4 +1,5 @@
-//! The coverage page: every control with its status, filtered by status.
+//! The coverage page: every control of one framework with its status, filtered by status;
+//! a switch between the frameworks the run mapped.
 
 use super::*;
 
@@ -6,6 +7,8 @@ use super::*;
 pub(in crate::serve) struct CoverageQuery {
     /// `gaps` or `pending`.
     show: Option<String>,
+    /// A framework's ID; the primary one when absent.
+    framework: Option<String>,
 }
 
 /// `GET /`: the controls by objective, coloured by status, with counts; filters for gaps and
@@ -24,17 +27,53 @@ pub(in crate::serve) async fn coverage(
             *pending.entry(i.control.as_str()).or_default() += 1;
         }
         let show = q.show.as_deref().unwrap_or("all");
+        let views = report.framework_views();
+        let view = match &q.framework {
+            None => &views[0],
+            Some(id) => views
+                .iter()
+                .find(|v| v.info.id == *id)
+                .ok_or_else(|| AppError::not_found(format!("no framework {id} in this report")))?,
+        };
+        let here = |key: &str| {
+            let mut url = format!("/?show={key}");
+            if !view.primary {
+                url.push_str(&format!("&framework={}", enc(&view.info.id)));
+            }
+            url
+        };
         let shown = |c: &crate::report::ControlEntry| match show {
             "gaps" => c.coverage == Coverage::Gap,
             "pending" => c.coverage != Coverage::NotApplicable && pending.contains_key(c.id.as_str()),
             _ => true,
         };
         let body = html! {
-            h1 { (title_of(&report)) }
+            h1 { (title_of(&report, view)) }
+            @if views.len() > 1 {
+                nav.frameworks aria-label="Frameworks" {
+                    @for v in &views {
+                        @let url = if v.primary {
+                            format!("/?show={show}")
+                        } else {
+                            format!("/?show={show}&framework={}", enc(&v.info.id))
+                        };
+                        a href=(url) class=[(v.info.id == view.info.id).then_some("current")]
+                            data-framework=(v.info.id) { (v.info.name) }
+                    }
+                }
+            }
             p.meta {
                 "Policy folder " b { (report.policy_folder) } " · "
                 (report.files.found) " files, " (report.files.passages) " passages · "
-                (report.controls().count()) " controls"
+                (view.controls().count()) " controls"
+                @if let Some(x) = &view.info.crosswalk { " · crosswalk: " (x) }
+            }
+            @if let Some(a) = view.agreement {
+                p.meta {
+                    "Direct mapping and crosswalk: both find evidence for " (a.both)
+                    ", neither for " (a.neither) ", only direct for " (a.direct_only)
+                    ", only crosswalk for " (a.crosswalk_only)
+                }
             }
             @if let Some(how) = crate::report::html::how_mapped(&report) {
                 p.meta { (how) }
@@ -42,7 +81,7 @@ pub(in crate::serve) async fn coverage(
             section.summary {
                 @for c in Coverage::ALL {
                     div class={ "card " (c.key()) } {
-                        div.n { (report.coverage.get(c)) }
+                        div.n { (view.coverage.get(c)) }
                         div.l { (c.label()) }
                     }
                 }
@@ -54,11 +93,11 @@ pub(in crate::serve) async fn coverage(
             nav.filters {
                 "Show: "
                 @for (key, label) in [("all", "all controls"), ("gaps", "gaps"), ("pending", "pending review")] {
-                    a href={ "/?show=" (key) } class=[(key == show).then_some("here")] { (label) }
+                    a href=(here(key)) class=[(key == show).then_some("here")] { (label) }
                 }
             }
             div.legend { @for c in Coverage::ALL { span class=(c.key()) { (c.label()) } } }
-            @for o in &report.objectives {
+            @for o in view.objectives {
                 @let controls: Vec<_> = o.controls.iter().filter(|c| shown(c)).collect();
                 @if !controls.is_empty() {
                     div.objective {
@@ -78,7 +117,12 @@ pub(in crate::serve) async fn coverage(
                                     title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
                                     span.id { (c.id) }
                                     (c.title)
-                                    span.status { (c.coverage.label()) }
+                                    span.status {
+                                        (c.coverage.label())
+                                        @if c.coverage_from == Some(crate::report::CoverageSource::Crosswalk) {
+                                            " (crosswalk)"
+                                        }
+                                    }
                                     @if let Some(n) = pending.get(c.id.as_str()) {
                                         span.pending { (n) " to review" }
                                     }
@@ -94,8 +138,10 @@ pub(in crate::serve) async fn coverage(
     .await
 }
 
-fn title_of(report: &Report) -> String {
-    if report.catalog.is_empty() {
+fn title_of(report: &Report, view: &crate::report::FrameworkView<'_>) -> String {
+    if !view.primary {
+        format!("{} coverage", view.info.name)
+    } else if report.catalog.is_empty() {
         "Controls coverage".to_string()
     } else {
         format!("{} coverage", report.catalog)
