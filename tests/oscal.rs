@@ -74,7 +74,12 @@ fn workspace(root: &Path) -> (PathBuf, PathBuf) {
     let ws = root.join("ws");
     fs_err::create_dir_all(&ws).unwrap();
     let ps = [
-        passage(1, "aa11aa11aa11", "gov/ai policy.txt", "The AI policy applies."),
+        passage(
+            1,
+            "aa11aa11aa11",
+            "gov/ai policy.txt",
+            "The AI policy applies.",
+        ),
         passage(2, "bb22bb22bb22", "impact.txt", "Impacts are assessed."),
     ];
     let mut m = Manifest {
@@ -123,19 +128,39 @@ fn workspace(root: &Path) -> (PathBuf, PathBuf) {
     });
     fs_err::write(ws.join("report.json"), report.to_string()).unwrap();
     let mut store = Store::open(&ws).unwrap();
-    let mut accept = Decision::new(&ps[0].content_hash, "A.2.2", Verdict::Accepted, "Alice", &ps[0].text);
+    let mut accept = Decision::new(
+        &ps[0].content_hash,
+        "A.2.2",
+        Verdict::Accepted,
+        "Alice",
+        &ps[0].text,
+    );
     accept.comment = Some("Approved by the board.\nSee minutes.".into());
-    let reject = Decision::new(&ps[1].content_hash, "A.5.2", Verdict::Rejected, "Bob", &ps[1].text);
+    let reject = Decision::new(
+        &ps[1].content_hash,
+        "A.5.2",
+        Verdict::Rejected,
+        "Bob",
+        &ps[1].text,
+    );
     store.record(&[accept, reject]).unwrap();
     store
-        .record_not_applicable(&[NotApplicable::new("A.10.4", "We have no customers.", "Bob", false)])
+        .record_not_applicable(&[NotApplicable::new(
+            "A.10.4",
+            "We have no customers.",
+            "Bob",
+            false,
+        )])
         .unwrap();
     (ws, policies)
 }
 
 fn export(ws: &Path, out: &Path, catalogs: &[&str]) -> Vec<PathBuf> {
     let mut cmd = controlmap();
-    cmd.args(["export", "oscal", "--workspace"]).arg(ws).arg("--out").arg(out);
+    cmd.args(["export", "oscal", "--workspace"])
+        .arg(ws)
+        .arg("--out")
+        .arg(out);
     for c in catalogs {
         cmd.arg("--catalog").arg(repo().join(c));
     }
@@ -144,7 +169,9 @@ fn export(ws: &Path, out: &Path, catalogs: &[&str]) -> Vec<PathBuf> {
 }
 
 fn ids_and_titles(c: &Catalog) -> Vec<(String, String)> {
-    c.controls().map(|(_, c)| (c.id.clone(), c.title.clone())).collect()
+    c.controls()
+        .map(|(_, c)| (c.id.clone(), c.title.clone()))
+        .collect()
 }
 
 #[test]
@@ -155,7 +182,10 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
     let files = export(
         &ws,
         &out,
-        &["corpora/catalogs/nist-ai-rmf.yaml", "corpora/catalogs/eu-ai-act.yaml"],
+        &[
+            "corpora/catalogs/nist-ai-rmf.yaml",
+            "corpora/catalogs/eu-ai-act.yaml",
+        ],
     );
     let names: Vec<String> = files
         .iter()
@@ -175,14 +205,28 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
     // Each catalog imports back with the same IDs (`GOVERN 1.1`, `Art. 26(2)`) and titles.
     for (file, source) in [
         (&files[0], Catalog::builtin()),
-        (&files[1], Catalog::load(&repo().join("corpora/catalogs/nist-ai-rmf.yaml")).unwrap()),
-        (&files[2], Catalog::load(&repo().join("corpora/catalogs/eu-ai-act.yaml")).unwrap()),
+        (
+            &files[1],
+            Catalog::load(&repo().join("corpora/catalogs/nist-ai-rmf.yaml")).unwrap(),
+        ),
+        (
+            &files[2],
+            Catalog::load(&repo().join("corpora/catalogs/eu-ai-act.yaml")).unwrap(),
+        ),
     ] {
         let back = Catalog::load(file).unwrap();
-        assert_eq!(ids_and_titles(&back), ids_and_titles(&source), "{}", file.display());
+        assert_eq!(
+            ids_and_titles(&back),
+            ids_and_titles(&source),
+            "{}",
+            file.display()
+        );
         assert_eq!(back.framework.id, source.framework.id);
         let (_, first) = source.controls().next().unwrap();
-        assert_eq!(back.control(&first.id).unwrap().evidence_examples, first.evidence_examples);
+        assert_eq!(
+            back.control(&first.id).unwrap().evidence_examples,
+            first.evidence_examples
+        );
     }
 
     let ar = read_json(&files[3]);
@@ -198,7 +242,11 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
             .clone()
     };
     let ns_prop = |v: &Value, name: &str| -> Option<String> {
-        v["props"].as_array()?.iter().find(|p| p["name"] == name).map(|p| p["value"].as_str().unwrap().to_string())
+        v["props"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["value"].as_str().unwrap().to_string())
     };
     // Statuses: covered is satisfied; rejected evidence leaves a gap; not applicable is
     // satisfied as not-applicable with the justification; controlmap's own status is a prop.
@@ -209,14 +257,23 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
     assert_eq!(a52["target"]["status"]["state"], "not-satisfied");
     assert_eq!(ns_prop(&a52, "coverage").as_deref(), Some("gap"));
     let a104 = finding("A.10.4");
-    assert_eq!(a104["target"]["implementation-status"]["state"], "not-applicable");
+    assert_eq!(
+        a104["target"]["implementation-status"]["state"],
+        "not-applicable"
+    );
     assert_eq!(a104["target"]["remarks"], "We have no customers.");
-    assert_eq!(ns_prop(&finding("A.7.5"), "coverage").as_deref(), Some("gap"));
+    assert_eq!(
+        ns_prop(&finding("A.7.5"), "coverage").as_deref(),
+        Some("gap")
+    );
 
     // The model and mapper version; the suggestion's confidence; Alice's decision with her
     // as a party origin, her comment kept.
     assert_eq!(ns_prop(result, "model").as_deref(), Some("test-model@1"));
-    assert_eq!(ns_prop(result, "mapper-version").as_deref(), Some("controlmap 0.1.0"));
+    assert_eq!(
+        ns_prop(result, "mapper-version").as_deref(),
+        Some("controlmap 0.1.0")
+    );
     let parties = ar["metadata"]["parties"].as_array().unwrap();
     let alice = parties.iter().find(|p| p["name"] == "Alice").unwrap();
     let obs_uuid = &a22["related-observations"][0]["observation-uuid"];
@@ -231,13 +288,30 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
     assert_eq!(decided["type"], "party");
     assert_eq!(decided["actor-uuid"], alice["uuid"]);
     assert_eq!(ns_prop(decided, "verdict").as_deref(), Some("accepted"));
-    assert!(obs["remarks"].as_str().unwrap().contains("Approved by the board."), "{obs}");
-    assert!(a22["origins"].as_array().unwrap().iter().any(|o| o["actors"][0]["actor-uuid"] == alice["uuid"]));
+    assert!(
+        obs["remarks"]
+            .as_str()
+            .unwrap()
+            .contains("Approved by the board."),
+        "{obs}"
+    );
+    assert!(
+        a22["origins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["actors"][0]["actor-uuid"] == alice["uuid"])
+    );
 
     // The documents, with their SHA-256: from documents.json, or hashed from the policy
     // folder for one it does not list.
     let resources = ar["back-matter"]["resources"].as_array().unwrap();
-    let doc = |href: &str| resources.iter().find(|r| r["rlinks"][0]["href"] == href).unwrap();
+    let doc = |href: &str| {
+        resources
+            .iter()
+            .find(|r| r["rlinks"][0]["href"] == href)
+            .unwrap()
+    };
     let listed = doc("gov/ai%20policy.txt");
     assert_eq!(
         listed["rlinks"][0]["hashes"][0]["value"],
@@ -249,13 +323,31 @@ fn export_validates_imports_back_and_repeats_byte_for_byte() {
         hashed["rlinks"][0]["hashes"][0]["value"],
         sha256_file(&policies.join("impact.txt")).unwrap()
     );
-    assert_eq!(ns_prop(hashed, "hash-source").as_deref(), Some("policy-folder"));
-    assert_eq!(obs["relevant-evidence"][0]["href"], format!("#{}", listed["uuid"].as_str().unwrap()));
+    assert_eq!(
+        ns_prop(hashed, "hash-source").as_deref(),
+        Some("policy-folder")
+    );
+    assert_eq!(
+        obs["relevant-evidence"][0]["href"],
+        format!("#{}", listed["uuid"].as_str().unwrap())
+    );
 
     // A second export of the same workspace is the same, byte for byte.
-    let again = export(&ws, &t.path().join("again"), &["corpora/catalogs/nist-ai-rmf.yaml", "corpora/catalogs/eu-ai-act.yaml"]);
+    let again = export(
+        &ws,
+        &t.path().join("again"),
+        &[
+            "corpora/catalogs/nist-ai-rmf.yaml",
+            "corpora/catalogs/eu-ai-act.yaml",
+        ],
+    );
     for (a, b) in files.iter().zip(&again) {
-        assert_eq!(fs_err::read(a).unwrap(), fs_err::read(b).unwrap(), "{}", a.display());
+        assert_eq!(
+            fs_err::read(a).unwrap(),
+            fs_err::read(b).unwrap(),
+            "{}",
+            a.display()
+        );
     }
 }
 
@@ -274,7 +366,12 @@ fn an_oscal_catalog_imports_and_maps() {
     let controls = common::controls(&report);
     let ids: Vec<&str> = controls.iter().map(|c| c["id"].as_str().unwrap()).collect();
     // The enhancement is a control; the withdrawn one is not.
-    assert_eq!(ids, ["gov-1", "gov-1.1", "gov-2", "gov-3", "lif-1", "lif-2", "lif-3"]);
+    assert_eq!(
+        ids,
+        [
+            "gov-1", "gov-1.1", "gov-2", "gov-3", "lif-1", "lif-2", "lif-3"
+        ]
+    );
     // The sample organisation has an AI policy and impact assessments: the mapper finds
     // evidence for them in its documents.
     for id in ["gov-1", "lif-1"] {
@@ -285,7 +382,10 @@ fn an_oscal_catalog_imports_and_maps() {
 
     // Its findings export, with the catalog given again, and validate.
     let files = export(&ws, &t.path().join("oscal"), &[EXAMPLE]);
-    assert!(files[0].ends_with("catalog-example-ai-assurance-controls.json"), "{files:?}");
+    assert!(
+        files[0].ends_with("catalog-example-ai-assurance-controls.json"),
+        "{files:?}"
+    );
     validate(&files);
 }
 
@@ -327,9 +427,19 @@ fn bad_oscal_input_exits_2_naming_the_file_and_place() {
     let out_dir = t.path().join("oscal");
     let empty = t.path().join("empty");
     fs_err::create_dir_all(&empty).unwrap();
-    let err = fails(controlmap().args(["export", "oscal", "--workspace"]).arg(&empty).arg("--out").arg(&out_dir));
+    let err = fails(
+        controlmap()
+            .args(["export", "oscal", "--workspace"])
+            .arg(&empty)
+            .arg("--out")
+            .arg(&out_dir),
+    );
     assert!(err.contains("has no report.json"), "{err}");
-    fs_err::write(good_ws.join("report.json"), "{\"schema_version\": 2, \"objectives\": 7}").unwrap();
+    fs_err::write(
+        good_ws.join("report.json"),
+        "{\"schema_version\": 2, \"objectives\": 7}",
+    )
+    .unwrap();
     let out = controlmap()
         .args(["export", "oscal", "--workspace"])
         .arg(&good_ws)
@@ -339,7 +449,10 @@ fn bad_oscal_input_exits_2_naming_the_file_and_place() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&good_ws.join("report.json").display().to_string()), "{err}");
+    assert!(
+        err.contains(&good_ws.join("report.json").display().to_string()),
+        "{err}"
+    );
     // A bad --catalog stops it before anything is written, too.
     let out = controlmap()
         .args(["export", "oscal", "--workspace"])

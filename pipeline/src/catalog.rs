@@ -6,6 +6,8 @@ use std::{collections::HashSet, path::Path};
 
 use serde::{Deserialize, Serialize};
 
+pub mod oscal;
+
 /// The catalog shipped in the binary: ISO/IEC 42001:2023 Annex A.
 pub const BUILTIN_ANNEX_A: &str = include_str!("../../corpora/catalogs/iso42001-annex-a.yaml");
 const BUILTIN_NAME: &str = "corpora/catalogs/iso42001-annex-a.yaml (built in)";
@@ -102,8 +104,8 @@ impl Catalog {
             line: None,
             message: e.to_string(),
         })?;
-        if crate::oscal::catalog_in::looks_like_oscal(&text) {
-            return crate::oscal::catalog_in::read_catalog(&text, path);
+        if oscal::looks_like_oscal(&text) {
+            return oscal::read_catalog(&text, path);
         }
         Self::parse(&text, path)
     }

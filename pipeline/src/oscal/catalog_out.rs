@@ -6,7 +6,7 @@
 //! - each control's summary is its `statement` part; its evidence examples and
 //!   counter-examples are parts in controlmap's namespace (`evidence-examples` and
 //!   `counter-examples`, one `example` sub-part each), so an OSCAL tool shows them and
-//!   [`super::catalog_in`] reads them back;
+//!   [`super::read_catalog`] reads them back;
 //! - keywords (`keyword`), document kinds (`document-kind`), scope terms (`scope-term`) and
 //!   every original ID (`label`) are props in controlmap's namespace: OSCAL IDs are tokens,
 //!   and `GOVERN 1.1` is not one.
@@ -133,10 +133,8 @@ fn examples(control_token: &str, name: &str, sentences: &[String]) -> Option<Val
 
 /// Sets `key` to `items` unless there are none: OSCAL arrays hold at least one item.
 pub(super) fn put_list(v: &mut Value, key: &str, items: Vec<Value>) {
-    if !items.is_empty() {
-        if let Value::Object(m) = v {
-            m.insert(key.to_string(), Value::Array(items));
-        }
+    if let (false, Value::Object(m)) = (items.is_empty(), v) {
+        m.insert(key.to_string(), Value::Array(items));
     }
 }
 

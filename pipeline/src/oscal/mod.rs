@@ -1,7 +1,8 @@
 //! OSCAL 1.1 out and in: catalogs as OSCAL **catalogs** ([`catalog_out`]), a run's findings
 //! as OSCAL **assessment-results** ([`results_out`]), and an OSCAL catalog read as a
-//! controlmap catalog ([`catalog_in`], which [`crate::catalog::Catalog::load`] calls when a
-//! file holds one). [`export`] puts the first two together for `controlmap export oscal`.
+//! controlmap catalog ([`read_catalog`], which lives in [`crate::catalog::oscal`] because
+//! [`crate::catalog::Catalog::load`] calls it when a file holds one). [`export`] puts the
+//! first two together for `controlmap export oscal`.
 //!
 //! Every UUID is a version-5 UUID derived from what it names (see [`uuid_for`]), so two
 //! exports of the same workspace are byte for byte the same. What OSCAL has no field for
@@ -9,7 +10,6 @@
 //! travels as props in controlmap's namespace, [`NS`]. It does not validate its output:
 //! `scripts/oscal-validate` does that, with a real OSCAL validator, in the tests.
 
-pub mod catalog_in;
 pub mod catalog_out;
 pub mod results_out;
 
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+pub use crate::catalog::oscal::{NS, looks_like_oscal, read_catalog};
 use crate::{
     catalog::Catalog,
     error::{Context, Result},
@@ -27,10 +28,6 @@ use crate::{
 
 /// The OSCAL version the documents are written for.
 pub const OSCAL_VERSION: &str = "1.1.3";
-
-/// controlmap's namespace for props and parts OSCAL has no name for. An identifier, not a
-/// page: `.invalid` never resolves (RFC 2606), as in the crate's `repository`.
-pub const NS: &str = "https://example.invalid/controlmap/ns/oscal";
 
 /// The namespace of controlmap's v5 UUIDs (itself a random v4 UUID, fixed forever: changing
 /// it changes every UUID controlmap has exported).

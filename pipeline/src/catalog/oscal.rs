@@ -1,5 +1,6 @@
 //! An OSCAL catalog (JSON) read as a controlmap catalog, so that any framework published in
-//! OSCAL can be mapped to.
+//! OSCAL can be mapped to. It sits inside `catalog` because [`Catalog::load`] dispatches to
+//! it; [`crate::oscal`] (which writes OSCAL) re-exports it.
 //!
 //! - top-level groups become objectives, their groups the objectives' sub-groups (deeper
 //!   groups are folded into their second-level ancestor); controls outside any group form
@@ -19,8 +20,11 @@ use std::{collections::HashMap, path::Path};
 
 use serde_json::{Map, Value};
 
-use super::NS;
-use crate::catalog::{Catalog, CatalogError, Control, Framework, Group, Objective, SCHEMA_VERSION};
+use super::{Catalog, CatalogError, Control, Framework, Group, Objective, SCHEMA_VERSION};
+
+/// controlmap's namespace for OSCAL props and parts OSCAL has no name for. An identifier,
+/// not a page: `.invalid` never resolves (RFC 2606), as in the crate's `repository`.
+pub const NS: &str = "https://example.invalid/controlmap/ns/oscal";
 
 /// Whether a catalog file's text is an OSCAL catalog in JSON: a JSON object (its first
 /// character `{`) that names `catalog`. YAML catalogs start otherwise.
@@ -127,6 +131,8 @@ impl Reader<'_> {
             .ok_or_else(|| self.fail("catalog", "`metadata` is missing"))?;
         let meta = self.object(meta, "catalog.metadata")?;
         let title = self.required(meta, "title", "catalog.metadata")?;
+        // Fields a framework gains later (aliases) take their defaults.
+        #[allow(clippy::needless_update)]
         let framework = Framework {
             id: ns_props(meta, "framework-id")
                 .into_iter()
