@@ -294,7 +294,6 @@ fn result(
             "title": "controlmap",
             "description": "Maps policy documents to a framework's controls with a local \
                             sentence-embedding model.",
-            "props": tool_props,
             "status": {"state": "operational"},
         }],
         "assessment-platforms": [{
@@ -303,6 +302,11 @@ fn result(
             "uses-components": [{"component-uuid": tool}],
         }],
     }});
+    put_list(
+        &mut r["local-definitions"]["assessment-assets"]["components"][0],
+        "props",
+        tool_props,
+    );
     let selected: Vec<Value> = controls
         .iter()
         .map(|c| json!({"control-id": token(&c.id)}))
