@@ -6,6 +6,8 @@ use std::{collections::HashSet, path::Path};
 
 use serde::{Deserialize, Serialize};
 
+pub mod oscal;
+
 /// The catalog shipped in the binary: ISO/IEC 42001:2023 Annex A.
 pub const BUILTIN_ANNEX_A: &str = include_str!("../../corpora/catalogs/iso42001-annex-a.yaml");
 const BUILTIN_NAME: &str = "corpora/catalogs/iso42001-annex-a.yaml (built in)";
@@ -21,7 +23,7 @@ pub struct Catalog {
     pub objectives: Vec<Objective>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Framework {
     pub id: String,
@@ -99,13 +101,16 @@ impl Catalog {
             .expect("the built-in catalog validates (tested)")
     }
 
-    /// Reads and validates a catalog file.
+    /// Reads and validates a catalog file: controlmap's YAML, or an OSCAL catalog in JSON.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
         let text = fs_err::read_to_string(path).map_err(|e| CatalogError {
             source_name: path.to_path_buf(),
             line: None,
             message: e.to_string(),
         })?;
+        if oscal::looks_like_oscal(&text) {
+            return oscal::read_catalog(&text, path);
+        }
         Self::parse(&text, path)
     }
 
@@ -120,7 +125,7 @@ impl Catalog {
         Ok(catalog)
     }
 
-    fn validate(&self, text: &str, name: &Path) -> Result<(), CatalogError> {
+    pub(crate) fn validate(&self, text: &str, name: &Path) -> Result<(), CatalogError> {
         let fail = |id: Option<&str>, occurrence: usize, message: String| CatalogError {
             source_name: name.to_path_buf(),
             line: id.and_then(|id| line_of_id(text, id, occurrence)),

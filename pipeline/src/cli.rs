@@ -89,10 +89,52 @@ pub enum Command {
     /// Then: controlmap run corpora/sample-org --model models/minilm-annex-a
     Tune(TuneArgs),
 
+    /// Export a workspace in an interchange format: `oscal` writes each catalog as an OSCAL
+    /// catalog and the run as OSCAL assessment-results (OSCAL 1.1, JSON).
+    ///
+    /// Example: controlmap export oscal --workspace /tmp/ws --out /tmp/oscal
+    ///
+    /// Example: controlmap export oscal --workspace /tmp/ws --out oscal --catalog corpora/catalogs/nist-ai-rmf.yaml
+    Export(ExportCommandArgs),
+
     /// Parses one file and prints the document as JSON: the worker process `run` starts
     /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
     #[command(name = "parse-worker", hide = true)]
     ParseWorker(ParseWorkerArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportCommandArgs {
+    #[command(subcommand)]
+    pub format: ExportFormat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ExportFormat {
+    /// OSCAL 1.1 JSON: `catalog-ID.json` for each catalog (the built-in one when the run used
+    /// it, and each --catalog), and `assessment-results.json`: a finding per control with its
+    /// status, an observation per passage citing its document (with its SHA-256), the
+    /// suggestions' confidence, and reviewers' decisions with the reviewer as their origin.
+    ///
+    /// Example: controlmap export oscal --workspace /tmp/ws --out /tmp/oscal
+    Oscal(ExportOscalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportOscalArgs {
+    /// The workspace `run` wrote [default: .controlmap in the current folder].
+    #[arg(long, short)]
+    pub workspace: Option<PathBuf>,
+
+    /// The folder to write the OSCAL files into (made if missing; files of the same name are
+    /// replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// A catalog to export too, and to find the run's framework in when it is not the
+    /// built-in one: controlmap YAML or OSCAL JSON (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Vec<PathBuf>,
 }
 
 /// Which model to load, where it runs and in which number format; shared by every command

@@ -17,6 +17,7 @@
 //!   verdict records ([`review::decide`]);
 //! - [`search`]: hybrid search by free text or by control;
 //! - [`eval`]: the mapper scored on labelled data;
+//! - [`oscal`]: catalogs and a run's findings as OSCAL, and OSCAL catalogs read;
 //! - [`workspace`]: every file a run writes, and how a command finds them;
 //! - [`messages`]: progress and notes (library code never prints); [`error`]: the library's
 //!   error.
@@ -41,6 +42,7 @@ pub mod ingest;
 pub mod lessons;
 pub mod mapping;
 pub mod messages;
+pub mod oscal;
 pub mod report;
 pub mod review;
 pub mod search;

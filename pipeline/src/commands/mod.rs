@@ -11,6 +11,7 @@ use crate::cli::{Cli, ColorChoice, Command, ModelArgs, RunArgs};
 
 pub mod embed;
 pub mod eval;
+pub mod export;
 pub mod parse_worker;
 pub mod report;
 pub mod review;
@@ -38,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Search(args) => search::run(args, &cli),
         Command::Eval(args) => eval::run(args, &cli),
         Command::Embed(args) => embed::run(args, &cli),
+        Command::Export(args) => export::run(args, &cli),
         Command::Report(args) => report::run(args, &cli),
         Command::Review(args) => review::run(args, &cli),
         Command::Serve(args) => serve::run(args, &cli),
