@@ -74,31 +74,27 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// A framework's findings, as the export takes them: the primary framework's from
-/// `report.objectives`, and (once the report carries them) each other framework's.
-#[derive(Debug, Clone, Copy)]
+/// `report.objectives`, then each other framework's from `report.frameworks`.
+#[derive(Debug, Clone)]
 pub struct RunFramework<'a> {
-    pub id: &'a str,
-    pub name: &'a str,
-    pub version: &'a str,
+    pub id: String,
+    pub name: String,
+    pub version: String,
     pub objectives: &'a [ObjectiveEntry],
 }
 
-/// Every framework the run mapped, the primary one first; `catalogs` give the primary
-/// framework its ID and version when one of them is the catalog the report names.
-pub fn run_frameworks<'a>(report: &'a Report, catalogs: &'a [Catalog]) -> Vec<RunFramework<'a>> {
-    let primary = catalogs
-        .iter()
-        .find(|c| c.framework.name == report.catalog)
-        .map(|c| (c.framework.id.as_str(), c.framework.version.as_str()));
-    let (id, version) = primary.unwrap_or(("primary", ""));
-    // The other frameworks of a multi-framework run (`report.frameworks`) are added here,
-    // after the primary one, as one `RunFramework` each.
-    vec![RunFramework {
-        id,
-        name: &report.catalog,
-        version,
-        objectives: &report.objectives,
-    }]
+/// Every framework the run mapped, the primary one first.
+pub fn run_frameworks(report: &Report) -> Vec<RunFramework<'_>> {
+    report
+        .framework_views()
+        .into_iter()
+        .map(|v| RunFramework {
+            id: v.info.id.clone(),
+            name: v.info.name.clone(),
+            version: v.info.version.clone(),
+            objectives: v.objectives,
+        })
+        .collect()
 }
 
 /// The files `controlmap export oscal` writes, by name, with their contents.
@@ -121,20 +117,35 @@ pub const RESULTS_FILE: &str = "assessment-results.json";
 /// costs no half-written folder.
 pub fn export(workspace: &Path, given: &[Catalog]) -> Result<Export> {
     let report = reviewed_report(workspace)?;
-    let mut catalogs: Vec<Catalog> = given.to_vec();
-    let builtin = Catalog::builtin();
-    let named = |c: &Catalog| c.framework.name == report.catalog;
-    if named(&builtin) && !catalogs.iter().any(named) {
-        catalogs.insert(0, builtin);
-    }
-    let frameworks = run_frameworks(&report, &catalogs);
-    for f in &frameworks {
-        if !catalogs.iter().any(|c| c.framework.name == f.name) {
-            messages::note(format_args!(
-                "no catalog named {:?} was loaded: its findings are exported, its catalog is not \
+    let frameworks = run_frameworks(&report);
+    // Each framework's catalog: one given with --catalog, else the built-in one of its ID,
+    // else the file the run read it from, if it is still there.
+    let builtins = crate::frameworks::builtins();
+    let mut catalogs: Vec<Catalog> = Vec::new();
+    for (f, v) in frameworks.iter().zip(report.framework_views()) {
+        let found = given
+            .iter()
+            .find(|c| c.framework.id == f.id)
+            .cloned()
+            .or_else(|| {
+                (v.info.source == crate::frameworks::BUILT_IN)
+                    .then(|| builtins.iter().find(|b| b.id() == f.id))
+                    .flatten()
+                    .map(|b| b.catalog.clone())
+            })
+            .or_else(|| Catalog::load(Path::new(v.info.source.as_ref() as &str)).ok());
+        match found {
+            Some(c) => catalogs.push(c),
+            None => messages::note(format_args!(
+                "no catalog of {:?} was found: its findings are exported, its catalog is not \
                  (give it with --catalog FILE)",
                 f.name
-            ));
+            )),
+        }
+    }
+    for c in given {
+        if !catalogs.iter().any(|k| k.framework.id == c.framework.id) {
+            catalogs.push(c.clone());
         }
     }
     let modified = last_modified(&report, workspace);

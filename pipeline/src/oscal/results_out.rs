@@ -231,7 +231,7 @@ fn result(
     back: &mut Resources,
     reviewers: &mut BTreeSet<String>,
 ) -> Value {
-    let tool = uuid_for(&["tool", run_key, f.id]);
+    let tool = uuid_for(&["tool", run_key, &f.id]);
     let controls: Vec<&ControlEntry> = f.objectives.iter().flat_map(|o| &o.controls).collect();
     let mut observations = Vec::new();
     let mut findings = Vec::new();
@@ -251,8 +251,8 @@ fn result(
     }
 
     let mut props = vec![
-        prop("framework-id", f.id),
-        prop("framework-version", f.version),
+        prop("framework-id", &f.id),
+        prop("framework-version", &f.version),
         prop("mapper-version", &report.tool),
         prop("model", &report.model),
     ];
@@ -260,21 +260,21 @@ fn result(
         props.push(prop("calibration", &cal.source));
     }
     let mut r = json!({
-        "uuid": uuid_for(&["result", run_key, f.id]),
-        "title": format!("Coverage of {}", display_or(f.name, f.id)),
+        "uuid": uuid_for(&["result", run_key, &f.id]),
+        "title": format!("Coverage of {}", display_or(&f.name, &f.id)),
         "description": format!(
             "controlmap's mapping of the policy folder's passages to the controls of {}, with \
              reviewers' decisions applied.",
-            display_or(f.name, f.id)
+            display_or(&f.name, &f.id)
         ),
         "start": modified,
     });
     put_list(&mut r, "props", props.into_iter().flatten().collect());
-    if let Some(file) = catalog_files.get(f.name) {
-        let catalog = uuid_for(&["catalog-file", f.id]);
+    if let Some(file) = catalog_files.get(&f.name) {
+        let catalog = uuid_for(&["catalog-file", &f.id]);
         back.list.push(json!({
             "uuid": catalog,
-            "title": format!("{} as an OSCAL catalog", display_or(f.name, f.id)),
+            "title": format!("{} as an OSCAL catalog", display_or(&f.name, &f.id)),
             "rlinks": [{"href": href(file), "media-type": "application/oscal.catalog+json"}],
         }));
         r["links"] =
@@ -297,7 +297,7 @@ fn result(
             "status": {"state": "operational"},
         }],
         "assessment-platforms": [{
-            "uuid": uuid_for(&["platform", run_key, f.id]),
+            "uuid": uuid_for(&["platform", run_key, &f.id]),
             "title": "controlmap",
             "uses-components": [{"component-uuid": tool}],
         }],
@@ -356,7 +356,7 @@ fn finding(
             .map(|r| json!({"actors": [{"type": "party", "actor-uuid": party_uuid(r)}]})),
     );
     let mut v = json!({
-        "uuid": uuid_for(&["finding", run_key, f.id, &c.id]),
+        "uuid": uuid_for(&["finding", run_key, &f.id, &c.id]),
         "title": one_line(&format!("{} {}", c.id, c.title)),
         "description": describe(c),
     });
@@ -462,7 +462,7 @@ fn observation(
         e.text.trim()
     };
     let mut v = json!({
-        "uuid": uuid_for(&["observation", run_key, f.id, &c.id, &e.content_hash, &e.document]),
+        "uuid": uuid_for(&["observation", run_key, &f.id, &c.id, &e.content_hash, &e.document]),
         "title": one_line(&e.location()),
         "description": text,
     });
