@@ -362,7 +362,13 @@ fn a_reviewer_clicks_through_and_decides_in_a_real_browser() {
     .unwrap();
     let ws = t.path().join("ws");
     ok(controlmap()
-        .args(["run", "-q", "--workspace"])
+        .args([
+            "run",
+            "-q",
+            "--framework",
+            "iso42001,nist-ai-rmf",
+            "--workspace",
+        ])
         .arg(&ws)
         .arg(&corpus));
 
@@ -392,6 +398,31 @@ fn a_reviewer_clicks_through_and_decides_in_a_real_browser() {
     browser.go(&format!("{base}/"));
     assert_eq!(browser.find_all("a.cell").len(), 38);
     browser.screenshot("coverage");
+
+    // The framework switch: the NIST AI RMF's 72 subcategories, and back.
+    browser.click("nav.frameworks a[data-framework=\"nist-ai-rmf\"]");
+    assert!(
+        browser.url().contains("framework=nist-ai-rmf"),
+        "{}",
+        browser.url()
+    );
+    assert!(
+        browser
+            .text("h1")
+            .contains("NIST AI Risk Management Framework")
+    );
+    assert_eq!(browser.find_all("a.cell").len(), 72);
+    assert!(browser.text("nav.frameworks a.current").contains("NIST"));
+    browser.screenshot("coverage-nist");
+    browser.click("a.cell[href=\"/control/GOVERN%201.1\"]");
+    assert!(
+        browser.text("h1").contains("GOVERN 1.1"),
+        "{}",
+        browser.text("h1")
+    );
+    browser.go(&format!("{base}/"));
+    browser.click("nav.frameworks a[data-framework=\"iso42001-annex-a\"]");
+    assert_eq!(browser.find_all("a.cell").len(), 38);
     browser.click("a.cell[href=\"/control/A.3.2\"]");
     assert!(
         browser.url().ends_with("/control/A.3.2"),
