@@ -134,7 +134,7 @@ impl Frameworks {
                     available[i].source = source;
                 }
                 None => {
-                    if !selected.iter().any(|s| *s == catalog.framework.id) {
+                    if !selected.contains(&catalog.framework.id) {
                         selected.push(catalog.framework.id.clone());
                     }
                     available.push(Framework {
