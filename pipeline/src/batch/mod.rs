@@ -36,6 +36,7 @@ use crate::{
         map_passages, stored_calibration,
     },
     messages::{bar, note},
+    precision::PrecisionUsed,
     report::{self, FileCounts, FileOutcome, Report, Timings, Written},
     workspace,
 };
@@ -62,6 +63,8 @@ pub struct RunOptions {
     pub all_documents: bool,
     /// Labelled passages the mapper learns from (`--learn`).
     pub learn: Vec<PathBuf>,
+    /// The precision the embedder runs in and why, for the report (`None`: not said).
+    pub precision: Option<PrecisionUsed>,
 }
 
 /// The policy folder exists and is a folder: checked by the face before it loads the model,
@@ -374,6 +377,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         policy_folder: opts.policy_dir.display().to_string(),
         workspace: workspace.display().to_string(),
         model: embedder.model_id().to_string(),
+        precision: opts.precision.clone(),
         catalog: catalog.framework.name.clone(),
         learned_from,
         decisions_learned: decided.learned,
@@ -408,7 +412,7 @@ pub fn builtin_lessons(
         return Ok(none());
     }
     let builtin = LabelledVectors::builtin();
-    if builtin.model_id != embedder.model_id() || builtin.vectors.dim() != embedder.dim() {
+    if !builtin.fits_model(embedder.model_id()) || builtin.vectors.dim() != embedder.dim() {
         note(format_args!(
             "note: the built-in lessons from real documents are vectors of {}; with {} the catalog alone maps",
             builtin.model_id,
@@ -449,6 +453,7 @@ mod tests {
             parse: ParseOptions::default(),
             all_documents: false,
             learn: Vec::new(),
+            precision: None,
         }
     }
 

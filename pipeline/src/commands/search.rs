@@ -10,7 +10,7 @@ use crate::{
     catalog::Catalog,
     cli::{Cli, Format, FusionChoice, SearchArgs},
     messages::printable,
-    search::{Engine, Query, query_for},
+    search::{Engine, Query, query_for, workspace_precision},
     workspace::{self, Needs},
 };
 
@@ -22,7 +22,11 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     };
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
-    let engine = Engine::open(&ws, catalog, Box::new(args.model.load()?))?;
+    // auto follows the precision the workspace's vectors were made in.
+    let (model, _) = args
+        .model
+        .load_from(&args.model.locate()?, workspace_precision(&ws))?;
+    let engine = Engine::open(&ws, catalog, Box::new(model))?;
     let results = engine.search(&Query {
         text: args.query.clone(),
         control: args.control.clone(),

@@ -15,6 +15,7 @@ use crate::{
     eval::labels::LearnedFrom,
     ingest::chunk::Passage,
     mapping::{Assessment, Rationale, Status, Thresholds},
+    precision::PrecisionUsed,
 };
 
 /// Most passages listed per control in the report.
@@ -26,6 +27,7 @@ pub struct Header {
     pub policy_folder: String,
     pub workspace: String,
     pub model: String,
+    pub precision: Option<PrecisionUsed>,
     pub catalog: String,
     pub learned_from: Vec<LearnedFrom>,
     pub decisions_learned: DecisionsLearned,
@@ -49,6 +51,7 @@ impl Report {
             policy_folder: h.policy_folder,
             workspace: h.workspace,
             model: h.model,
+            precision: h.precision,
             catalog: h.catalog,
             files: h.files,
             summary: h.summary,
