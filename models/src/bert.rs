@@ -89,7 +89,11 @@ impl BertEmbedder {
     /// `+bf16` / `+int8` suffix), read from its files without loading the weights.
     pub fn float32_model_id(dir: &Path) -> Result<String> {
         let weights = dir.join("model.safetensors");
-        Ok(format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?))
+        Ok(format!(
+            "{}@{}",
+            model_name(dir),
+            fingerprint(dir, &weights)?
+        ))
     }
 
     /// Loads the model in `dir`: `config.json`, `tokenizer.json`, `model.safetensors`, and

@@ -40,9 +40,9 @@ impl FromStr for PrecisionChoice {
         if s.eq_ignore_ascii_case("auto") {
             return Ok(Self::Auto);
         }
-        s.parse().map(Self::Fixed).map_err(|_| {
-            format!("unknown precision '{s}' (expected auto, f32, bf16 or int8)")
-        })
+        s.parse()
+            .map(Self::Fixed)
+            .map_err(|_| format!("unknown precision '{s}' (expected auto, f32, bf16 or int8)"))
     }
 }
 
@@ -183,12 +183,7 @@ impl QualityTable {
 /// the kernels this process would run.
 pub fn auto(model_dir: &Path, device: DeviceChoice) -> Chosen {
     if !device.runs_on_cpu() {
-        return Chosen::new(
-            Precision::F32,
-            "auto",
-            "the GPU runs float32".into(),
-            false,
-        );
+        return Chosen::new(Precision::F32, "auto", "the GPU runs float32".into(), false);
     }
     let Ok(model_id) = BertEmbedder::float32_model_id(model_dir) else {
         return Chosen::new(
@@ -275,7 +270,12 @@ mod tests {
         }
     }
 
-    fn measurement(precision: &str, kernels: &str, speed: f64, sets: Vec<SetFigures>) -> Measurement {
+    fn measurement(
+        precision: &str,
+        kernels: &str,
+        speed: f64,
+        sets: Vec<SetFigures>,
+    ) -> Measurement {
         Measurement {
             model_id: "m@1".into(),
             precision: precision.into(),
@@ -296,11 +296,12 @@ mod tests {
     #[test]
     fn names_parse_and_print() {
         assert_eq!("auto".parse(), Ok(PrecisionChoice::Auto));
-        assert_eq!(
-            "INT8".parse(),
-            Ok(PrecisionChoice::Fixed(Precision::Int8))
+        assert_eq!("INT8".parse(), Ok(PrecisionChoice::Fixed(Precision::Int8)));
+        assert!(
+            "f8".parse::<PrecisionChoice>()
+                .unwrap_err()
+                .contains("auto")
         );
-        assert!("f8".parse::<PrecisionChoice>().unwrap_err().contains("auto"));
         assert_eq!(PrecisionChoice::default().to_string(), "auto");
     }
 
@@ -360,7 +361,8 @@ mod tests {
             assert!(m.precision.parse::<Precision>().is_ok(), "{}", m.precision);
             assert!(m.sets.iter().all(|s| s.items > 0), "{}", m.kernels);
         }
-        let Ok(dir) = controlmap_models::locate_model(&controlmap_models::ModelSearch::from_env(None))
+        let Ok(dir) =
+            controlmap_models::locate_model(&controlmap_models::ModelSearch::from_env(None))
         else {
             eprintln!("skipped the model half: no model installed");
             return;
@@ -374,10 +376,17 @@ mod tests {
             let m = table
                 .measurements
                 .iter()
-                .find(|m| m.model_id == id && m.precision == p.to_string() && m.kernels == p.kernels())
-                .unwrap_or_else(|| panic!("auto chose {p} ({}) without a measurement", p.kernels()));
+                .find(|m| {
+                    m.model_id == id && m.precision == p.to_string() && m.kernels == p.kernels()
+                })
+                .unwrap_or_else(|| {
+                    panic!("auto chose {p} ({}) without a measurement", p.kernels())
+                });
             assert!(m.allowed(TOLERANCE) && m.speed_vs_f32 > 1.0, "{m:?}");
         }
-        eprintln!("auto on this CPU: {p} ({}): {}", chosen.used.kernels, chosen.used.why);
+        eprintln!(
+            "auto on this CPU: {p} ({}): {}",
+            chosen.used.kernels, chosen.used.why
+        );
     }
 }

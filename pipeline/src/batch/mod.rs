@@ -473,7 +473,14 @@ mod tests {
             "# Travel\n\nMeals are reimbursed.\n",
         )
         .unwrap();
-        let opts = options(t.path());
+        let mut opts = options(t.path());
+        let used = PrecisionUsed {
+            precision: "int8".into(),
+            kernels: "int8 vnni + bf16 qkv".into(),
+            chosen_by: "auto".into(),
+            why: "measured".into(),
+        };
+        opts.precision = Some(used.clone());
         let embedder = FakeEmbedder::new(64);
 
         let first = run(&opts, &embedder).unwrap();
@@ -503,6 +510,11 @@ mod tests {
         let read = crate::report::Report::load(&opts.workspace).unwrap();
         assert_eq!(read.run_id.as_deref(), Some(run_id.as_str()));
         assert_eq!(read.controls().count(), 38);
+        assert_eq!(
+            read.precision,
+            Some(used),
+            "report.json records the precision that ran"
+        );
 
         let again = run(&opts, &embedder).unwrap();
         assert_eq!(again.report.files.unchanged, 2);
