@@ -349,7 +349,7 @@ mod tests {
             vec![set("corpora/sample-org", (0.8, 0.9), (0.8, 0.9))],
         );
         assert!(!sample_only.allowed(TOLERANCE));
-        assert!(measurement("int8", "k", 2.0, both(0.01)).allowed(TOLERANCE));
+        assert!(measurement("int8", "k", 2.0, both(0.009)).allowed(TOLERANCE));
         assert!(!measurement("int8", "k", 2.0, both(0.011)).allowed(TOLERANCE));
     }
 
