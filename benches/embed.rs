@@ -11,7 +11,8 @@
 //! Prints the kernel path, a table per workload and one JSON line per figure. GFLOP/s counts
 //! the model's multiply-adds (2 per MAC: the linear layers, 21.2 MFLOP a token for
 //! MiniLM-L6, plus attention's 4·len·hidden per layer and token); the share of peak is
-//! against `threads × GHz × 2 FMA units × f32 lanes (8 AVX2, 16 AVX-512) × 2`, with the clock
+//! against `threads × GHz × 2 FMA units × f32 lanes of the path that ran (8 AVX2, 16
+//! AVX-512) × 2`, with the clock
 //! from `BENCH_GHZ` or else /proc/cpuinfo's "cpu MHz" (the base clock on a VM: boost makes
 //! the true peak higher and the share lower). int8 and bf16 are counted at the same FLOPs.
 //!
@@ -23,8 +24,8 @@ mod policy_text;
 use std::{path::Path, process::Command, time::Instant};
 
 use controlmap_models::{
-    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, ModelSearch, Precision, kernel_path,
-    locate_model, set_cpu_threads,
+    BertEmbedder, DeviceChoice, Embedder, EmbedderOptions, KernelPath, ModelSearch, Precision,
+    kernel_path, locate_model, set_cpu_threads,
 };
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -55,13 +56,13 @@ fn clock_ghz() -> f64 {
         .map_or(3.0, |mhz| mhz / 1000.0)
 }
 
-/// float32 lanes of the widest FMA this CPU has.
+/// float32 lanes of the widest FMA the kernels run (`CONTROLMAP_CPU=avx2` on an AVX-512 CPU
+/// counts AVX2's 8: the peak of the path measured).
 fn f32_lanes() -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        return 16.0;
+    match kernel_path() {
+        KernelPath::Avx512 => 16.0,
+        _ => 8.0,
     }
-    8.0
 }
 
 /// FLOPs of one sequence of `len` tokens: 2 per multiply-add of the linear layers and of

@@ -75,7 +75,9 @@ fn npy_rows_are_the_library_vectors_of_the_non_blank_lines() {
     assert_eq!(summary["passages"], 3);
     assert_eq!(summary["dim"], 32);
     assert_eq!(summary["threads"], 1);
+    // auto, the default: a model no measurement names runs in float32.
     assert_eq!(summary["precision"], "f32");
+    assert_eq!(summary["chosen_by"], "auto");
     assert!(summary["passages_per_s"].as_f64().unwrap() > 0.0);
     let texts: Vec<&str> = KEPT.iter().map(|(_, t)| *t).collect();
     let tokens: usize = texts.iter().map(|t| lib.token_ids(t).unwrap().len()).sum();

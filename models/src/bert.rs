@@ -85,6 +85,17 @@ impl BertEmbedder {
         )
     }
 
+    /// The id the model in `dir` has in float32 (what [`Embedder::model_id`] gives without a
+    /// `+bf16` / `+int8` suffix), read from its files without loading the weights.
+    pub fn float32_model_id(dir: &Path) -> Result<String> {
+        let weights = dir.join("model.safetensors");
+        Ok(format!(
+            "{}@{}",
+            model_name(dir),
+            fingerprint(dir, &weights)?
+        ))
+    }
+
     /// Loads the model in `dir`: `config.json`, `tokenizer.json`, `model.safetensors`, and
     /// `sentence_bert_config.json` / `1_Pooling/config.json` when present.
     pub fn load_with(dir: &Path, options: EmbedderOptions) -> Result<Self> {
@@ -131,7 +142,7 @@ impl BertEmbedder {
         };
 
         // Reduced precision gives other vectors: a workspace must not mix them with float32's.
-        let mut model_id = format!("{}@{}", model_name(dir), fingerprint(dir, &weights)?);
+        let mut model_id = Self::float32_model_id(dir)?;
         if options.precision != Precision::F32 {
             model_id.push_str(&format!("+{}", options.precision));
         }

@@ -18,6 +18,18 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    /// Whether this choice runs on the CPU: `cpu`, or `auto` where no GPU backend finds one.
+    pub fn runs_on_cpu(self) -> bool {
+        match self {
+            DeviceChoice::Cpu => true,
+            DeviceChoice::Auto => {
+                !(cfg!(feature = "cuda") && candle_core::utils::cuda_is_available()
+                    || cfg!(feature = "metal") && candle_core::utils::metal_is_available())
+            }
+            DeviceChoice::Cuda | DeviceChoice::Metal => false,
+        }
+    }
+
     /// The candle device for this choice, or an error that says how to get it.
     pub fn resolve(self) -> Result<Device> {
         match self {

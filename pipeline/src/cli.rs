@@ -6,7 +6,10 @@ use std::{net::SocketAddr, path::PathBuf};
 use clap::{Parser, Subcommand, ValueEnum};
 use controlmap_models::{DeviceChoice, Precision};
 
-use crate::review::{exchange::ExchangeFormat, suggestions::Status};
+use crate::{
+    precision::PrecisionChoice,
+    review::{exchange::ExchangeFormat, suggestions::Status},
+};
 
 /// Map an organisation's policies to ISO/IEC 42001 Annex A controls, offline.
 #[derive(Debug, Parser)]
@@ -150,12 +153,13 @@ pub struct ModelArgs {
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
 
-    /// Number format of the model's linear layers: f32; bf16 (faster with AVX-512 BF16,
-    /// about f32's speed elsewhere); or int8 (fastest: AVX-512 VNNI, or AVX2). Vectors differ
-    /// slightly from f32's, so search and eval must use the same. CONTROLMAP_CPU=avx2|scalar
+    /// Number format of the model's linear layers: auto (the fastest measured to stay within
+    /// 0.01 of f32's P@1 and MRR for this model on this CPU's kernels; on a workspace, the one
+    /// its vectors were made in; f32 where nothing was measured), f32, bf16 or int8. Vectors
+    /// differ slightly from f32's, so search and eval must use the same. CONTROLMAP_CPU=avx2|scalar
     /// forces lower CPU kernels (for testing).
-    #[arg(long, default_value = "f32")]
-    pub precision: Precision,
+    #[arg(long, default_value = "auto")]
+    pub precision: PrecisionChoice,
 }
 
 #[derive(Debug, clap::Args)]

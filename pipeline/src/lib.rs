@@ -4,7 +4,8 @@
 //!
 //! The library, by stage (data flows down this list):
 //! - [`ingest`]: a policy folder's files walked, parsed and cut into passages;
-//! - embedding: [`controlmap_models`]; indexing: [`controlmap_index`];
+//! - embedding: [`controlmap_models`], in the precision [`precision`] picks; indexing:
+//!   [`controlmap_index`];
 //! - [`catalog`]: the controls, with descriptions and evidence examples in our own words;
 //! - [`mapping`]: passages scored against controls, calibrated, each control assessed;
 //!   [`lessons`]: what it learns beyond the catalog (real documents' labelled vectors, built
@@ -43,6 +44,7 @@ pub mod lessons;
 pub mod mapping;
 pub mod messages;
 pub mod oscal;
+pub mod precision;
 pub mod report;
 pub mod review;
 pub mod search;

@@ -67,6 +67,16 @@ pub struct QLinear {
     dout: usize,
 }
 
+/// The int8 kernel this process runs: `vnni`, `avx2` (weights on ±64) or `portable`. Each
+/// rounds differently, so each gives slightly different vectors.
+pub fn kernel() -> &'static str {
+    match Engine::of_path() {
+        Engine::Vnni => "vnni",
+        Engine::Avx2 => "avx2",
+        Engine::Portable => "portable",
+    }
+}
+
 /// Whether this CPU and build can run [`QLinear`]: always, on one kernel or another.
 pub fn available() -> bool {
     true

@@ -21,6 +21,29 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// Every precision, float32 first.
+    pub const ALL: [Precision; 3] = [Self::F32, Self::Bf16, Self::Int8];
+
+    /// The kernels that compute this precision in this process (CPU, path and
+    /// `CONTROLMAP_CPU` decide), e.g. `int8 vnni + bf16 qkv`: two CPUs whose kernels have
+    /// the same name give the same vectors (to float rounding), so a quality figure measured
+    /// on one holds for the other.
+    pub fn kernels(self) -> String {
+        use crate::cpu::{bf16, int8};
+        let bf16 = if bf16::native() {
+            "avx512-bf16"
+        } else {
+            "widened"
+        };
+        match self {
+            Self::F32 => "f32".to_string(),
+            Self::Bf16 => format!("bf16 {bf16}"),
+            // Q/K/V run in bfloat16 where it is native, in float32 elsewhere (forward.rs).
+            Self::Int8 if bf16::native() => format!("int8 {} + bf16 qkv", int8::kernel()),
+            Self::Int8 => format!("int8 {}", int8::kernel()),
+        }
+    }
+
     /// Whether this build can run this precision on this machine's CPU (every precision has
     /// an AVX2 and a portable kernel, so: yes; kept for callers that ask).
     pub fn available_on_cpu(self) -> bool {

@@ -37,6 +37,7 @@ use crate::{
         map_passages, stored_calibration,
     },
     messages::{bar, note},
+    precision::PrecisionUsed,
     report::{self, FileCounts, FileOutcome, Report, Timings, Written},
     workspace,
 };
@@ -64,6 +65,8 @@ pub struct RunOptions {
     pub all_documents: bool,
     /// Labelled passages the mapper learns from (`--learn`).
     pub learn: Vec<PathBuf>,
+    /// The precision the embedder runs in and why, for the report (`None`: not said).
+    pub precision: Option<PrecisionUsed>,
 }
 
 /// The policy folder exists and is a folder: checked by the face before it loads the model,
@@ -397,6 +400,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         policy_folder: opts.policy_dir.display().to_string(),
         workspace: workspace.display().to_string(),
         model: embedder.model_id().to_string(),
+        precision: opts.precision.clone(),
         catalog: catalog.framework.name.clone(),
         learned_from,
         decisions_learned: decided.learned,
@@ -498,7 +502,7 @@ pub fn builtin_lessons(
         return Ok(none());
     }
     let builtin = LabelledVectors::builtin();
-    if builtin.model_id != embedder.model_id() || builtin.vectors.dim() != embedder.dim() {
+    if !builtin.fits_model(embedder.model_id()) || builtin.vectors.dim() != embedder.dim() {
         note(format_args!(
             "note: the built-in lessons from real documents are vectors of {}; with {} the catalog alone maps",
             builtin.model_id,
@@ -539,6 +543,7 @@ mod tests {
             parse: ParseOptions::default(),
             all_documents: false,
             learn: Vec::new(),
+            precision: None,
         }
     }
 
@@ -558,7 +563,14 @@ mod tests {
             "# Travel\n\nMeals are reimbursed.\n",
         )
         .unwrap();
-        let opts = options(t.path());
+        let mut opts = options(t.path());
+        let used = PrecisionUsed {
+            precision: "int8".into(),
+            kernels: "int8 vnni + bf16 qkv".into(),
+            chosen_by: "auto".into(),
+            why: "measured".into(),
+        };
+        opts.precision = Some(used.clone());
         let embedder = FakeEmbedder::new(64);
 
         let first = run(&opts, &embedder).unwrap();
@@ -588,6 +600,11 @@ mod tests {
         let read = crate::report::Report::load(&opts.workspace).unwrap();
         assert_eq!(read.run_id.as_deref(), Some(run_id.as_str()));
         assert_eq!(read.controls().count(), 38);
+        assert_eq!(
+            read.precision,
+            Some(used),
+            "report.json records the precision that ran"
+        );
 
         let again = run(&opts, &embedder).unwrap();
         assert_eq!(again.report.files.unchanged, 2);

@@ -29,6 +29,9 @@ pub struct EmbedSummary {
     pub model: String,
     pub device: String,
     pub precision: String,
+    /// The kernels that computed it (`int8 vnni + bf16 qkv`), and how it was chosen.
+    pub kernels: String,
+    pub chosen_by: String,
     /// The CPU kernels' instruction set (`avx512`, `avx2`, `scalar`; see `CONTROLMAP_CPU`).
     pub kernel_path: String,
     pub threads: usize,
@@ -108,13 +111,16 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         );
     }
 
-    let embedder = args.model.load()?;
+    let (embedder, chosen) = args.model.load()?;
     if !cli.quiet {
         eprintln!(
-            "model: {} on {:?}, {} passages",
+            "model: {} on {:?}, {} passages; precision {} ({}: {})",
             embedder.model_id(),
             embedder.device(),
-            passages.len()
+            passages.len(),
+            chosen.precision,
+            chosen.used.chosen_by,
+            chosen.used.why
         );
     }
 
@@ -148,7 +154,9 @@ pub fn run(args: &EmbedArgs, cli: &Cli) -> Result<()> {
         tokens_per_s: tokens as f64 / seconds,
         model: embedder.model_id().to_string(),
         device: format!("{:?}", embedder.device()),
-        precision: args.model.precision.to_string(),
+        precision: chosen.precision.to_string(),
+        kernels: chosen.used.kernels.clone(),
+        chosen_by: chosen.used.chosen_by.clone(),
         kernel_path: controlmap_models::kernel_path().to_string(),
         threads: controlmap_models::cpu_threads(),
         dim: embedder.dim(),

@@ -18,6 +18,7 @@ use crate::{
     },
     lessons::LabelledVectors,
     mapping::{Mapper, stored_calibration},
+    search::workspace_precision,
     workspace,
 };
 
@@ -75,7 +76,26 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
     if args.save_calibration {
         stored_calibration::check_can_save(&model_dir)?;
     }
-    let embedder = args.model.load_from(&model_dir)?;
+    let corpus = args.corpus.clone().or_else(|| {
+        let d = PathBuf::from("corpora/sample-org");
+        (nothing_named && d.join("gold.yaml").is_file()).then_some(d)
+    });
+    let corpus_ws = corpus.as_ref().map(|dir| {
+        args.workspace
+            .clone()
+            .unwrap_or_else(|| workspace::default_for(dir))
+    });
+    // auto follows the precision the corpus's workspace was embedded in.
+    let (embedder, chosen) = args.model.load_from(
+        &model_dir,
+        corpus_ws.as_deref().and_then(workspace_precision),
+    )?;
+    if !cli.quiet {
+        eprintln!(
+            "precision: {} ({}: {})",
+            chosen.precision, chosen.used.chosen_by, chosen.used.why
+        );
+    }
     let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
     let (stored, passed_over) = stored_calibration::applicable(
         stored_calibration::load(&model_dir)?,
@@ -147,19 +167,11 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
         mapper.learn(&base.vectors, &base.labels, &base.origins);
     }
 
-    let corpus = args.corpus.clone().or_else(|| {
-        let d = PathBuf::from("corpora/sample-org");
-        (nothing_named && d.join("gold.yaml").is_file()).then_some(d)
-    });
     // The corpus first: with --fit-calibration its fit is what the item files are scored with.
-    if let Some(dir) = &corpus {
-        let ws = args
-            .workspace
-            .clone()
-            .unwrap_or_else(|| workspace::default_for(dir));
+    if let (Some(dir), Some(ws)) = (&corpus, &corpus_ws) {
         datasets.push(eval_corpus(
             dir,
-            &ws,
+            ws,
             &embedder,
             &mut mapper,
             &ids,

@@ -5,9 +5,12 @@
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use controlmap_models::{BertEmbedder, EmbedderOptions, ModelSearch, locate_model};
+use controlmap_models::{BertEmbedder, EmbedderOptions, ModelSearch, Precision, locate_model};
 
-use crate::cli::{Cli, ColorChoice, Command, ModelArgs, RunArgs};
+use crate::{
+    cli::{Cli, ColorChoice, Command, ModelArgs, RunArgs},
+    precision::{self, Chosen},
+};
 
 pub mod embed;
 pub mod eval;
@@ -73,21 +76,29 @@ impl ModelArgs {
         Ok(locate_model(&ModelSearch::from_env(self.dir.clone()))?)
     }
 
-    /// The model found from `dir`, loaded on `device` in `precision`.
-    pub fn load(&self) -> anyhow::Result<BertEmbedder> {
-        self.load_from(&self.locate()?)
+    /// The model found from `dir`, loaded on `device` in the precision `precision` means for
+    /// it (`auto`: [`crate::precision::auto`]).
+    pub fn load(&self) -> anyhow::Result<(BertEmbedder, Chosen)> {
+        self.load_from(&self.locate()?, None)
     }
 
-    /// The model in `model_dir`, loaded on `device` in `precision`.
-    pub fn load_from(&self, model_dir: &std::path::Path) -> anyhow::Result<BertEmbedder> {
-        Ok(BertEmbedder::load_with(
+    /// The model in `model_dir`, loaded on `device` in the precision `precision` means for it;
+    /// `workspace`: the precision of vectors this command must match, which `auto` follows.
+    pub fn load_from(
+        &self,
+        model_dir: &std::path::Path,
+        workspace: Option<Precision>,
+    ) -> anyhow::Result<(BertEmbedder, Chosen)> {
+        let chosen = precision::resolve(self.precision, model_dir, self.device, workspace);
+        let embedder = BertEmbedder::load_with(
             model_dir,
             EmbedderOptions {
                 device: self.device,
-                precision: self.precision,
+                precision: chosen.precision,
                 ..Default::default()
             },
-        )?)
+        )?;
+        Ok((embedder, chosen))
     }
 }
 

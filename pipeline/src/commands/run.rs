@@ -28,11 +28,14 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
     })?;
     // The model first: a missing model should stop us before minutes of parsing.
     let model_dir = args.model.locate()?;
-    let embedder = args.model.load_from(&model_dir)?;
+    let (embedder, chosen) = args.model.load_from(&model_dir, None)?;
     note(format_args!(
-        "model: {} on {:?}",
+        "model: {} on {:?}; precision {} ({}: {})",
         embedder.model_id(),
-        embedder.device()
+        embedder.device(),
+        chosen.precision,
+        chosen.used.chosen_by,
+        chosen.used.why
     ));
     let opts = RunOptions {
         policy_dir: args.dir.clone(),
@@ -42,6 +45,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         parse: args.parse_options(),
         all_documents: args.all_documents,
         learn: args.learn.clone(),
+        precision: Some(chosen.used),
     };
     let written = batch::run(&opts, &embedder)?;
     super::report::print(&written, args.format, cli)?;

@@ -10,7 +10,7 @@ use crate::{
     cli::{Cli, Format, FusionChoice, SearchArgs},
     frameworks::Frameworks,
     messages::printable,
-    search::{Engine, Query, query_for},
+    search::{Engine, Query, query_for, workspace_precision},
     workspace::{self, Needs},
 };
 
@@ -19,7 +19,11 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     let catalog = Frameworks::for_workspace(&ws, &args.catalog)?.combined();
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
-    let engine = Engine::open(&ws, catalog, Box::new(args.model.load()?))?;
+    // auto follows the precision the workspace's vectors were made in.
+    let (model, _) = args
+        .model
+        .load_from(&args.model.locate()?, workspace_precision(&ws))?;
+    let engine = Engine::open(&ws, catalog, Box::new(model))?;
     let results = engine.search(&Query {
         text: args.query.clone(),
         control: args.control.clone(),

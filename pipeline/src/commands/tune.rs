@@ -16,6 +16,7 @@ use crate::catalog::Catalog;
 use crate::cli::{Cli, TuneArgs};
 use crate::ingest::manifest::sha256_file;
 use crate::messages::{bar, note};
+use crate::precision::PrecisionChoice;
 
 /// The training pairs a catalog gives: (evidence example, control index) and the controls'
 /// descriptions, in catalog order.
@@ -31,7 +32,11 @@ pub fn catalog_pairs(catalog: &Catalog) -> (Vec<(String, usize)>, Vec<String>) {
 
 pub fn run(args: &TuneArgs, _cli: &Cli) -> Result<()> {
     let started = Instant::now();
-    if args.model.precision != Precision::F32 {
+    // auto means f32 here: training needs float32's gradients.
+    if !matches!(
+        args.model.precision,
+        PrecisionChoice::Auto | PrecisionChoice::Fixed(Precision::F32)
+    ) {
         bail!(
             "tune trains in f32 (--precision f32); the tuned model can then run in any precision"
         );

@@ -26,6 +26,13 @@ pub const BUILTIN_NAME: &str = "corpora/real (built in)";
 /// The framework whose control IDs the built-in labels name.
 pub const BUILTIN_FRAMEWORK: &str = "iso42001-annex-a";
 
+/// Whether two model ids name the same weights, whatever precision each runs in (the id's
+/// `+bf16` / `+int8` suffix).
+pub fn same_weights(a: &str, b: &str) -> bool {
+    let weights = |id: &str| id.split('+').next().unwrap_or_default().to_string();
+    weights(a) == weights(b)
+}
+
 /// One labelled passage: which document, where in it, and the controls it is evidence for
 /// (none: evidence for nothing).
 #[derive(Debug, Clone, Deserialize)]
@@ -113,10 +120,18 @@ impl LabelledVectors {
         })
     }
 
+    /// Whether these vectors are of the model `model_id` names, in any precision: the same
+    /// weights in bfloat16 or int8 (`…+bf16`, `…+int8`) give vectors within cosine 0.99 of
+    /// float32's, in the same space (what that costs is measured: docs/precision.md).
+    pub fn fits_model(&self, model_id: &str) -> bool {
+        same_weights(&self.model_id, model_id)
+    }
+
     /// Refuses vectors another model made: they live in another space, and every comparison
-    /// with this model's vectors would be noise.
+    /// with this model's vectors would be noise. The same model in another precision is
+    /// accepted ([`Self::fits_model`]).
     pub fn check_model(&self, model_id: &str) -> Result<()> {
-        if self.model_id != model_id {
+        if !self.fits_model(model_id) {
             user_error!(
                 "{} holds vectors of {}, but the model is {model_id}; embed the documents again with this model (corpora/real/rebuild DOCS_DIR --model DIR)",
                 self.name,
@@ -267,6 +282,10 @@ mod tests {
         v.check_model(&v.model_id.clone()).unwrap();
         let e = v.check_model("someone/else@1").unwrap_err().to_string();
         assert!(e.contains("someone/else@1") && e.contains("rebuild"), "{e}");
+        // The same weights in another precision are the same model; other weights are not.
+        v.check_model(&format!("{}+int8", v.model_id)).unwrap();
+        assert!(v.fits_model(&format!("{}+bf16", v.model_id)));
+        assert!(!v.fits_model(&format!("{}0+int8", v.model_id)));
 
         let dir = tempfile::tempdir().unwrap();
         let write = |f: &str, b: &[u8]| fs_err::write(dir.path().join(f), b).unwrap();

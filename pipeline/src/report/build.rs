@@ -17,6 +17,7 @@ use crate::{
     frameworks::Framework,
     ingest::chunk::Passage,
     mapping::{Assessment, Rationale, Status, Thresholds},
+    precision::PrecisionUsed,
 };
 
 /// Most passages listed per control in the report.
@@ -28,6 +29,7 @@ pub struct Header {
     pub policy_folder: String,
     pub workspace: String,
     pub model: String,
+    pub precision: Option<PrecisionUsed>,
     pub catalog: String,
     pub learned_from: Vec<LearnedFrom>,
     pub decisions_learned: DecisionsLearned,
@@ -53,6 +55,7 @@ impl Report {
             policy_folder: h.policy_folder,
             workspace: h.workspace,
             model: h.model,
+            precision: h.precision,
             catalog: h.catalog,
             files: h.files,
             summary: h.summary,

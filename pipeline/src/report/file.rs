@@ -15,6 +15,7 @@ use crate::{
     error::{Context, Result, user_error},
     eval::labels::LearnedFrom,
     mapping::{Calibration, Rationale, Thresholds, stored_calibration},
+    precision::PrecisionUsed,
     review::Verdict,
     workspace,
 };
@@ -164,6 +165,9 @@ pub struct Report {
     pub workspace: String,
     #[serde(default)]
     pub model: String,
+    /// The precision the model ran in, and why (`--precision auto` picks one per CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionUsed>,
     #[serde(default)]
     pub catalog: String,
     #[serde(default)]
