@@ -258,24 +258,23 @@ impl Frameworks {
         c
     }
 
-    /// Every built-in framework, the catalog files the workspace's last run read (those still
-    /// there) and `catalogs`: what a reader of the workspace may look controls up in.
-    pub fn for_workspace(workspace: &Path, catalogs: &[PathBuf]) -> Result<Self> {
+    /// Every built-in framework, the catalog files a workspace's last run read (`recorded`:
+    /// each framework's name and source, as its report records them; those still there) and
+    /// `catalogs`: what a reader of the workspace may look controls up in.
+    pub fn for_workspace(recorded: &[(String, String)], catalogs: &[PathBuf]) -> Result<Self> {
         let mut files: Vec<PathBuf> = Vec::new();
-        if let Ok(report) = crate::report::Report::load(workspace) {
-            for v in report.framework_views() {
-                let file = PathBuf::from(&v.info.source);
-                if v.info.source != BUILT_IN && !v.info.source.is_empty() {
-                    if file.is_file() {
-                        files.push(file);
-                    } else {
-                        note(format_args!(
-                            "note: the catalog {} of {} is no longer there; its controls are looked up in the report only",
-                            file.display(),
-                            v.info.name
-                        ));
-                    }
-                }
+        for (name, source) in recorded {
+            if source == BUILT_IN || source.is_empty() {
+                continue;
+            }
+            let file = PathBuf::from(source);
+            if file.is_file() {
+                files.push(file);
+            } else {
+                note(format_args!(
+                    "note: the catalog {} of {name} is no longer there; its controls are looked up in the report only",
+                    file.display()
+                ));
             }
         }
         files.extend(catalogs.iter().cloned());

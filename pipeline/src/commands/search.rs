@@ -16,7 +16,11 @@ use crate::{
 
 pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
     let ws = workspace::find(args.workspace.as_deref(), Needs::Index)?;
-    let catalog = Frameworks::for_workspace(&ws, &args.catalog)?.combined();
+    let catalog = Frameworks::for_workspace(
+        &crate::report::Report::recorded_catalogs(&ws),
+        &args.catalog,
+    )?
+    .combined();
     // A bad query is the user's mistake: say so before loading the model.
     query_for(args.query.as_deref(), args.control.as_deref(), &catalog)?;
     // auto follows the precision the workspace's vectors were made in.

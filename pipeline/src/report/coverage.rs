@@ -48,7 +48,7 @@ impl Report {
     /// or linked a passage still in the folder; else the mapper's status (`evidence` is
     /// *proposed*, `weak` is *weak*), unless reviewers rejected every passage it listed,
     /// which leaves a *gap*. A control of another framework with crosswalk pairs then takes
-    /// the better of that and what its primary controls carry over ([`carry_over`]).
+    /// the better of that and what its primary controls carry over.
     pub fn apply_review(&mut self, items: &[Item], not_applicable: &HashMap<String, String>) {
         let by_pair: HashMap<(&str, &str), &Item> = items
             .iter()

@@ -473,6 +473,19 @@ impl Report {
         })
     }
 
+    /// Each framework's name and catalog source (`built in` or a file) as the report in
+    /// `workspace` records them; none when it has no readable report.
+    pub fn recorded_catalogs(workspace: &Path) -> Vec<(String, String)> {
+        Report::load(workspace)
+            .map(|r| {
+                r.framework_views()
+                    .iter()
+                    .map(|v| (v.info.name.clone(), v.info.source.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Every framework's part, the primary one first.
     pub fn framework_views(&self) -> Vec<FrameworkView<'_>> {
         let primary = match &self.framework {

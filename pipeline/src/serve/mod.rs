@@ -170,8 +170,11 @@ impl AppState {
         })?;
         // Every framework's controls, so that pages and search find any the run mapped.
         Ok(Arc::new(AppState {
-            catalog: crate::frameworks::Frameworks::for_workspace(&config.workspace, &[])?
-                .combined(),
+            catalog: crate::frameworks::Frameworks::for_workspace(
+                &crate::report::Report::recorded_catalogs(&config.workspace),
+                &[],
+            )?
+            .combined(),
             config,
             secret,
             engines: engine::Engines::default(),
