@@ -57,6 +57,7 @@ fn npy_rows_are_the_library_vectors_of_the_non_blank_lines() {
     std::fs::write(&input, LINES).unwrap();
     let npy = t.path().join("v.npy");
     let out = ok(controlmap()
+        .env_remove("CONTROLMAP_PRECISION")
         .args([
             "embed",
             "-q",
@@ -190,7 +191,9 @@ fn real_model_vectors_match_the_library() {
         .arg("--output")
         .arg(&npy)
         .arg("--model")
-        .arg(&dir));
+        .arg(&dir)
+        // The library's embedder is float32; the command's default (auto) may pick another.
+        .args(["--precision", "f32"]));
     let (shape, data) = read_npy(&std::fs::read(&npy).unwrap());
     assert_eq!(shape, (3, 384));
     let lib = BertEmbedder::load(&dir, DeviceChoice::Cpu).unwrap();

@@ -21,7 +21,9 @@ use serde_json::{Value, json};
 
 fn controlmap() -> Command {
     let mut c = Command::cargo_bin("controlmap").unwrap();
-    c.env("NO_COLOR", "1")
+    // float32 on every CPU, as tests/common does.
+    c.env("CONTROLMAP_PRECISION", "f32")
+        .env("NO_COLOR", "1")
         .env("USER", "tester")
         .env_remove("CONTROLMAP_REVIEWER");
     c

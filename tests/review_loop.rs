@@ -16,7 +16,9 @@ fn repo() -> PathBuf {
 
 fn controlmap() -> Command {
     let mut c = Command::cargo_bin("controlmap").unwrap();
-    c.env_remove("CONTROLMAP_MODEL")
+    // float32 on every CPU, as tests/common does.
+    c.env("CONTROLMAP_PRECISION", "f32")
+        .env_remove("CONTROLMAP_MODEL")
         .env("NO_COLOR", "1")
         .env("CONTROLMAP_REVIEWER", "loop-tester");
     c

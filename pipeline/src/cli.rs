@@ -158,7 +158,7 @@ pub struct ModelArgs {
     /// its vectors were made in; f32 where nothing was measured), f32, bf16 or int8. Vectors
     /// differ slightly from f32's, so search and eval must use the same. CONTROLMAP_CPU=avx2|scalar
     /// forces lower CPU kernels (for testing).
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", env = "CONTROLMAP_PRECISION")]
     pub precision: PrecisionChoice,
 }
 
@@ -334,6 +334,11 @@ pub struct EvalArgs {
     /// The workspace of the corpus's run [default: .controlmap beside the corpus].
     #[arg(long, short)]
     pub workspace: Option<PathBuf>,
+
+    /// With --vectors: instead of scoring Annex A, compare this framework's direct mapping
+    /// (e.g. nist-ai-rmf, eu-ai-act) with what its crosswalk carries from the labels.
+    #[arg(long, value_name = "ID")]
+    pub crosswalk_agreement: Option<String>,
 
     /// Signal weights: `default`, or `key=value` pairs (desc, max, mean, neg, probe, kw, ctx,
     /// nb; keys left out are 0), `common=K` (remove the catalog's mean and K strongest

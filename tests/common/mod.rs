@@ -15,10 +15,14 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The binary under test, with no model override from the caller's environment and no colour.
+/// The binary under test, with no model override from the caller's environment and no colour,
+/// in float32: auto picks the precision by the CPU, and the suite's figures and snapshots must
+/// not depend on which CPU runs it (tests of auto remove `CONTROLMAP_PRECISION`).
 pub fn controlmap() -> Command {
     let mut c = Command::cargo_bin("controlmap").unwrap();
-    c.env_remove("CONTROLMAP_MODEL").env("NO_COLOR", "1");
+    c.env_remove("CONTROLMAP_MODEL")
+        .env("NO_COLOR", "1")
+        .env("CONTROLMAP_PRECISION", "f32");
     c
 }
 

@@ -16,6 +16,7 @@ use crate::{
         labelled_vectors::{CURVE_STEPS, eval_vectors, learning_curve},
         labels::{Labelled, control_index, load_labelled},
     },
+    frameworks::{Frameworks, Selection},
     lessons::LabelledVectors,
     mapping::{Mapper, stored_calibration},
     search::workspace_precision,
@@ -95,6 +96,28 @@ pub fn run(args: &EvalArgs, cli: &Cli) -> Result<()> {
             "precision: {} ({}: {})",
             chosen.precision, chosen.used.chosen_by, chosen.used.why
         );
+    }
+    if let Some(id) = &args.crosswalk_agreement {
+        let frameworks = Frameworks::load(&Selection {
+            frameworks: vec![id.clone()],
+            ..Default::default()
+        })?;
+        let Some(f) = frameworks.others().first() else {
+            bail!("--crosswalk-agreement compares another framework with Annex A; {id} is Annex A");
+        };
+        if vector_sets.is_empty() {
+            bail!("--crosswalk-agreement needs labelled vectors (--vectors DIR)");
+        }
+        let mapper = Mapper::new(&f.catalog, &embedder, args.weights)?;
+        for set in &vector_sets {
+            set.check_model(embedder.model_id())?;
+            println!(
+                "{}: {}",
+                set.name,
+                crate::eval::crosswalk_agreement::agreement(set, f, &mapper)?
+            );
+        }
+        return Ok(());
     }
     let mut mapper = Mapper::new(&catalog, &embedder, args.weights)?;
     let (stored, passed_over) = stored_calibration::applicable(

@@ -4,6 +4,7 @@
 //! [`datasets`] (item files and corpora scored) and [`labelled_vectors`] (labelled vectors
 //! scored, and the learning curve of reviewers' decisions).
 
+pub mod crosswalk_agreement;
 pub mod datasets;
 pub mod gold;
 pub mod labelled_vectors;
