@@ -374,4 +374,64 @@ pub(crate) mod tests {
         let again: Report = serde_json::from_value(v.clone()).unwrap();
         assert_eq!(serde_json::to_value(&again).unwrap(), v);
     }
+
+    #[test]
+    fn a_crosswalked_control_takes_the_better_source_and_says_which() {
+        let mut r = sample();
+        // A.2.2 proposed, A.2.3 weak, A.5.2 gap in Annex A. X.1 borrows A.2.2 (proposed
+        // carries) and is a gap directly; X.2 borrows A.2.3 (weak does not carry) and is weak
+        // directly; X.3 borrows A.5.2 and is marked not applicable; X.4 has no pair.
+        let control = |id: &str, status: &str, to: &[&str]| {
+            json!({"id": id, "title": id, "status": status, "best_score": 0.5, "evidence": [],
+                   "crosswalk": (!to.is_empty()).then(|| json!({"to": to}))})
+        };
+        r.frameworks = vec![
+            serde_json::from_value(json!({
+                "id": "x", "name": "X", "source": "built in",
+                "objectives": [{"id": "X", "title": "X", "controls": [
+                    control("X.1", "gap", &["A.2.2", "A.5.2"]),
+                    control("X.2", "weak", &["A.2.3"]),
+                    control("X.3", "gap", &["A.5.2"]),
+                    control("X.4", "evidence", &[]),
+                ]}]
+            }))
+            .unwrap(),
+        ];
+        let na = HashMap::from([("X.3".to_string(), "Out of scope.".to_string())]);
+        r.apply_review(&[], &na);
+        let f = &r.frameworks[0];
+        let c = |i: usize| &f.objectives[0].controls[i];
+        assert_eq!(c(0).coverage, Coverage::Proposed);
+        assert_eq!(c(0).coverage_from, Some(CoverageSource::Crosswalk));
+        assert_eq!(c(0).direct_coverage, Some(Coverage::Gap));
+        assert_eq!(c(0).crosswalk.as_ref().unwrap().from, ["A.2.2"]);
+        assert_eq!(c(1).coverage, Coverage::Weak);
+        assert_eq!(c(1).coverage_from, Some(CoverageSource::Direct));
+        assert_eq!(c(1).crosswalk.as_ref().unwrap().coverage, Coverage::Gap);
+        assert_eq!(c(2).coverage, Coverage::NotApplicable);
+        assert_eq!(c(3).coverage, Coverage::Proposed);
+        assert_eq!(
+            c(3).coverage_from,
+            None,
+            "no pair: direct only, nothing to compare"
+        );
+        assert_eq!(
+            f.agreement,
+            Some(Agreement {
+                both: 0,
+                neither: 2,
+                direct_only: 0,
+                crosswalk_only: 1
+            })
+        );
+        assert_eq!((f.coverage.proposed, f.coverage.weak), (2, 1));
+        assert_eq!(f.coverage.not_applicable, 1);
+
+        // A reviewer accepting A.2.2's passage makes X.1 covered through the crosswalk.
+        r.apply_review(&[item("aa11", "A.2.2", ItemStatus::Accepted)], &na);
+        assert_eq!(
+            r.frameworks[0].objectives[0].controls[0].coverage,
+            Coverage::Covered
+        );
+    }
 }
