@@ -56,7 +56,7 @@ pub fn query_for(
         (None, Some(id)) => {
             let c = catalog.control(id).with_context(|| {
                 format!(
-                    "no control {id} in {}; IDs look like A.6.2.4",
+                    "no control {id} in {}; IDs look like A.6.2.4, GOVERN 1.1 or Art. 9",
                     catalog.framework.name
                 )
             })?;

@@ -27,7 +27,9 @@ pub fn check_control(ws: Option<&ReviewWorkspace>, control: &str) -> Result<()> 
         _ => Catalog::builtin().control(control).is_some(),
     };
     if !known {
-        user_error!("no control {control} in this workspace's catalog; IDs look like A.6.2.4");
+        user_error!(
+            "no control {control} in this workspace's frameworks; IDs look like A.6.2.4, GOVERN 1.1 or Art. 9"
+        );
     }
     Ok(())
 }
