@@ -284,10 +284,8 @@ impl Frameworks {
     /// Every built-in framework and every catalog file given, for readers of a workspace
     /// (search, the web UI) that look controls up by ID whichever framework they are in.
     pub fn everything(catalogs: &[PathBuf]) -> Result<Self> {
-        let mut names: Vec<String> = builtins().iter().map(|f| f.id().to_string()).collect();
-        for p in catalogs {
-            names.push(Catalog::load(p)?.framework.id);
-        }
+        // Catalogs of frameworks that are not built in are selected when loaded.
+        let names: Vec<String> = builtins().iter().map(|f| f.id().to_string()).collect();
         Self::load(&Selection {
             frameworks: names,
             catalogs: catalogs.to_vec(),

@@ -321,13 +321,7 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
             decided.learned.accepted,
             decided.learned.rejected
         ));
-        learned.extend_rows(
-            &decided.vectors,
-            &decided.positives(),
-            0..decided.vectors.len(),
-            Origin::Own,
-        );
-        mapper.remember(&decided.vectors, &decided.pairs);
+        take_decisions(&mut mapper, &decided, &mut learned);
     }
     if learned.labelled() > 0 {
         mapper.learn(&learned.vectors, &learned.labels, &learned.origins);
@@ -424,6 +418,18 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     report::write_outputs(workspace)
 }
 
+/// The reviewers' decisions so far teach the mapper: accepted passages become the
+/// organisation's own labelled rows, and every decision moves its own passage's score.
+fn take_decisions(mapper: &mut Mapper, decided: &lessons::Decided, learned: &mut Labelled) {
+    learned.extend_rows(
+        &decided.vectors,
+        &decided.positives(),
+        0..decided.vectors.len(),
+        Origin::Own,
+    );
+    mapper.remember(&decided.vectors, &decided.pairs);
+}
+
 /// What mapping a framework besides the primary one needs from the run.
 struct Mapping<'a> {
     workspace: &'a std::path::Path,
@@ -455,13 +461,7 @@ fn map_framework(
     let decided = lessons::decided(m.workspace, m.passages, m.vectors, m.embedder, &index_of)?;
     if decided.learned.total() > 0 {
         let mut learned = Labelled::empty(m.embedder.dim());
-        learned.extend_rows(
-            &decided.vectors,
-            &decided.positives(),
-            0..decided.vectors.len(),
-            Origin::Own,
-        );
-        mapper.remember(&decided.vectors, &decided.pairs);
+        take_decisions(&mut mapper, &decided, &mut learned);
         mapper.learn(&learned.vectors, &learned.labels, &learned.origins);
     }
     let mapped = map_passages(&mapper, m.embedder, m.passages, m.vectors, contexts)?;

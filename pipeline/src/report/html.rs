@@ -8,7 +8,8 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::file::{
-    ControlEntry, Coverage, CoverageSource, EvidenceEntry, FrameworkView, Report, Review,
+    ControlEntry, Coverage, CoverageCounts, CoverageSource, EvidenceEntry, FrameworkView,
+    ObjectiveEntry, Report, Review,
 };
 
 /// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
@@ -138,31 +139,12 @@ pub fn render(report: &Report) -> String {
                     }
                 }
                 section.summary id={ "framework-" (anchor(&views[0].info.id)) } {
-                    @for c in Coverage::ALL {
-                        div class={ "card " (c.key()) } {
-                            div.n { (report.coverage.get(c)) }
-                            div.l { (c.label()) }
-                        }
-                    }
+                    (cards(&report.coverage))
                 }
                 section #grid {
                     h2 { "Coverage at a glance" }
                     (legend())
-                    @for o in &report.objectives {
-                        div.objective {
-                            div.name { b { (o.id) } (o.title) }
-                            div.cells {
-                                @for c in &o.controls {
-                                    a class={ "cell " (c.coverage.key()) }
-                                        href={ "#control-" (anchor(&c.id)) }
-                                        title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
-                                        span.id { (c.id) }
-                                        (c.title)
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    (grid(&report.objectives))
                 }
                 section #gaps {
                     h2 { "Gaps (" (gaps.len()) ")" }
@@ -273,32 +255,44 @@ fn framework(v: &FrameworkView<'_>) -> Markup {
                     (a.direct_only) ", only the crosswalk for " (a.crosswalk_only) "."
                 }
             }
-            div.summary {
-                @for c in Coverage::ALL {
-                    div class={ "card " (c.key()) } {
-                        div.n { (v.coverage.get(c)) }
-                        div.l { (c.label()) }
-                    }
-                }
-            }
-            @for o in v.objectives {
-                div.objective {
-                    div.name { b { (o.id) } (o.title) }
-                    div.cells {
-                        @for c in &o.controls {
-                            a class={ "cell " (c.coverage.key()) }
-                                href={ "#control-" (anchor(&c.id)) }
-                                title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
-                                span.id { (c.id) }
-                                (c.title)
-                            }
-                        }
-                    }
-                }
-            }
+            div.summary { (cards(v.coverage)) }
+            (grid(v.objectives))
             @for o in v.objectives {
                 h3 { (o.id) " " (o.title) }
                 @for c in &o.controls { (control(c)) }
+            }
+        }
+    }
+}
+
+/// A card per coverage status with its count.
+fn cards(counts: &CoverageCounts) -> Markup {
+    html! {
+        @for c in Coverage::ALL {
+            div class={ "card " (c.key()) } {
+                div.n { (counts.get(c)) }
+                div.l { (c.label()) }
+            }
+        }
+    }
+}
+
+/// The objectives' controls as cells coloured by coverage, each linking to its evidence.
+fn grid(objectives: &[ObjectiveEntry]) -> Markup {
+    html! {
+        @for o in objectives {
+            div.objective {
+                div.name { b { (o.id) } (o.title) }
+                div.cells {
+                    @for c in &o.controls {
+                        a class={ "cell " (c.coverage.key()) }
+                            href={ "#control-" (anchor(&c.id)) }
+                            title={ (c.id) " " (c.title) ": " (c.coverage.label()) } {
+                            span.id { (c.id) }
+                            (c.title)
+                        }
+                    }
+                }
             }
         }
     }
