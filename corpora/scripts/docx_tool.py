@@ -8,9 +8,18 @@
       Needs python3-docx.
 
   docx_tool.py props DOCX --title T --subject S --author A --date YYYY-MM-DD
+                   [--version V] [--custom NAME=TEXT ...] [--custom-date NAME=YYYY-MM-DD ...]
       Rewrite docProps/core.xml of a DOCX in place (title, subject, creator,
-      created/modified dates) and re-zip it with fixed timestamps so that the
-      output is byte-for-byte reproducible. Standard library only.
+      created/modified dates, cp:version when given) and docProps/custom.xml
+      (Word custom properties: --custom as text (vt:lpwstr), --custom-date as a
+      date (vt:filetime), in the order given), and re-zip it with fixed
+      timestamps so that the output is byte-for-byte reproducible. Standard
+      library only.
+
+  docx_tool.py columns DOCX --marker TEXT --num N
+      Lay out everything after the paragraph whose whole text is TEXT in N
+      newspaper columns: that paragraph becomes a continuous section break
+      (one column above it, N columns below). Needs python3-docx.
 """
 import argparse
 import re
@@ -132,24 +141,97 @@ def cmd_props(a):
         "<cp:lastModifiedBy>%s</cp:lastModifiedBy><cp:revision>1</cp:revision>"
         '<dcterms:created xsi:type="dcterms:W3CDTF">%s</dcterms:created>'
         '<dcterms:modified xsi:type="dcterms:W3CDTF">%s</dcterms:modified>'
+        "%s"
         "</cp:coreProperties>"
-    ) % (escape(a.title), escape(a.subject), escape(a.author), escape(a.author), date, date)
+    ) % (escape(a.title), escape(a.subject), escape(a.author), escape(a.author), date, date,
+         "<cp:version>%s</cp:version>" % escape(a.version) if a.version else "")
+    custom = custom_xml(a.custom, a.custom_date)
 
     with zipfile.ZipFile(a.docx) as z:
         entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
     names = [n for n, _ in entries]
     if "docProps/core.xml" not in names:
         entries.append(("docProps/core.xml", b""))
+    if "docProps/custom.xml" not in names and (a.custom or a.custom_date):
+        sys.exit("props: %s has no docProps/custom.xml part to fill" % a.docx)
     # [Content_Types].xml must stay first.
     entries.sort(key=lambda e: (e[0] != "[Content_Types].xml", names.index(e[0]) if e[0] in names else 1e9))
     with zipfile.ZipFile(a.docx, "w", zipfile.ZIP_DEFLATED) as z:
         for n, data in entries:
             if n == "docProps/core.xml":
                 data = core.encode("utf-8")
+            elif n == "docProps/custom.xml":
+                data = custom.encode("utf-8")
             info = zipfile.ZipInfo(n, date_time=(2024, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             z.writestr(info, data)
+
+
+def custom_xml(texts, dates):
+    """docProps/custom.xml with text and date properties (pid from 2, as Word does)."""
+    props = []
+    for kind, items in (("text", texts or []), ("date", dates or [])):
+        for item in items:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                sys.exit("custom property must be NAME=VALUE: %r" % item)
+            if kind == "date":
+                if not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+                    sys.exit("--custom-date value must be YYYY-MM-DD: %r" % item)
+                props.append((name, "<vt:filetime>%sT00:00:00Z</vt:filetime>" % value))
+            else:
+                props.append((name, "<vt:lpwstr>%s</vt:lpwstr>" % escape(value)))
+    body = "".join(
+        '<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="%d" name="%s">%s</property>'
+        % (i + 2, escape(name, {'"': "&quot;"}), v) for i, (name, v) in enumerate(props))
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+        'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">%s</Properties>' % body)
+
+
+def cmd_columns(a):
+    import copy
+    import docx
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    d = docx.Document(a.docx)
+    body = d.element.body
+    marker = None
+    for p in body.iterchildren(qn("w:p")):
+        if "".join(t.text or "" for t in p.iter(qn("w:t"))).strip() == a.marker:
+            marker = p
+            break
+    if marker is None:
+        sys.exit("columns: marker paragraph %r not found" % a.marker)
+    final = body.find(qn("w:sectPr"))
+    # The section above the marker: a copy of the page set-up with one column.
+    first = copy.deepcopy(final)
+    for c in first.findall(qn("w:cols")):
+        first.remove(c)
+    cols1 = OxmlElement("w:cols")
+    cols1.set(qn("w:space"), "708")
+    first.append(cols1)
+    for r in list(marker):
+        marker.remove(r)
+    ppr = OxmlElement("w:pPr")
+    ppr.append(first)
+    marker.append(ppr)
+    # The last section: continuous, N columns with a rule between them.
+    for c in final.findall(qn("w:cols")) + final.findall(qn("w:type")):
+        final.remove(c)
+    typ = OxmlElement("w:type")
+    typ.set(qn("w:val"), "continuous")
+    final.insert(0, typ)
+    cols = OxmlElement("w:cols")
+    cols.set(qn("w:num"), str(a.num))
+    cols.set(qn("w:space"), "567")
+    cols.set(qn("w:sep"), "1")
+    pgmar = final.find(qn("w:pgMar"))
+    (pgmar if pgmar is not None else final[-1]).addnext(cols)
+    d.save(a.docx)
 
 
 def main():
@@ -166,10 +248,17 @@ def main():
     q.add_argument("--subject", default="")
     q.add_argument("--author", default="Northwind Lending Ltd")
     q.add_argument("--date", required=True)
+    q.add_argument("--version", default="")
+    q.add_argument("--custom", action="append", default=[], metavar="NAME=TEXT")
+    q.add_argument("--custom-date", action="append", default=[], metavar="NAME=YYYY-MM-DD")
+    c = sub.add_parser("columns")
+    c.add_argument("docx")
+    c.add_argument("--marker", required=True)
+    c.add_argument("--num", type=int, default=2)
     a = p.parse_args()
     if not re.match(r"^\d{4}-\d{2}-\d{2}$", getattr(a, "date", "2024-01-01")):
         sys.exit("--date must be YYYY-MM-DD")
-    {"reference": cmd_reference, "props": cmd_props}[a.cmd](a)
+    {"reference": cmd_reference, "props": cmd_props, "columns": cmd_columns}[a.cmd](a)
 
 
 if __name__ == "__main__":
