@@ -59,6 +59,7 @@ fn passage(id: u64, hash: &str, doc: &str, text: &str) -> Passage {
         text: text.into(),
         start: 0,
         end: text.len(),
+        ocr_confidence: None,
     }
 }
 
@@ -95,6 +96,7 @@ fn workspace(root: &Path) -> (PathBuf, PathBuf) {
             sha256: sha256_file(&policies.join("gov/ai policy.txt")).unwrap(),
             format: Format::Text,
             passages: ps.to_vec(),
+            metadata: vec![],
         },
     );
     m.save(&ws).unwrap();

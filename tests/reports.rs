@@ -79,6 +79,7 @@ fn passage(id: u64, hash: &str, doc: &str, heading: &str, text: &str) -> Passage
         text: text.into(),
         start: 0,
         end: text.len(),
+        ocr_confidence: None,
     }
 }
 
@@ -124,6 +125,7 @@ fn hand_made_workspace(root: &Path) -> (PathBuf, Vec<Passage>) {
                 sha256: "00".into(),
                 format: Format::Text,
                 passages: vec![],
+                metadata: vec![],
             })
             .passages
             .push(p.clone());

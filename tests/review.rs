@@ -77,6 +77,7 @@ fn passage(id: u64, doc: &str, heading: &str, text: &str) -> Passage {
         text: text.into(),
         start: 0,
         end: text.len(),
+        ocr_confidence: None,
     }
 }
 
@@ -98,6 +99,7 @@ fn write_workspace(ws: &Path, passages: &[Passage], suggested: &[(usize, &str, f
                 sha256: "00".into(),
                 format: Format::Markdown,
                 passages: vec![],
+                metadata: vec![],
             })
             .passages
             .push(p.clone());

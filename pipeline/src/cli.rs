@@ -170,6 +170,46 @@ pub struct ParseWorkerArgs {
     /// The most address space this worker may map, in bytes.
     #[arg(long, default_value_t = crate::ingest::parse::contain::MAX_PER_WORKER)]
     pub address_space: u64,
+
+    /// Leave scanned pages unread.
+    #[arg(long)]
+    pub no_ocr: bool,
+}
+
+/// When documents are judged current, and how their dates are read.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FreshnessArgs {
+    /// The day documents are judged on, as YYYY-MM-DD, so a report can be made again
+    /// exactly [default: today, or the day the last run was given].
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub as_of: Option<time::Date>,
+
+    /// The longest a document may go between reviews: 12m, 18 months, 1y [default: 12
+    /// months, or what the last run was given]. A document whose last review (or, without
+    /// one, its effective date) is older is overdue, as is one whose next review date has
+    /// passed.
+    #[arg(long, value_name = "CYCLE")]
+    pub review_cycle: Option<crate::freshness::Cycle>,
+
+    /// How a numeric date such as 03/04/2024 is read when either number could be the month
+    /// [default: day-first, or what the last run was given].
+    #[arg(long, value_enum)]
+    pub date_order: Option<crate::freshness::DateOrder>,
+}
+
+impl FreshnessArgs {
+    pub fn asked(&self) -> crate::report::Asked {
+        crate::report::Asked {
+            as_of: self.as_of,
+            cycle: self.review_cycle,
+            date_order: self.date_order,
+        }
+    }
+}
+
+fn parse_day(s: &str) -> Result<time::Date, String> {
+    time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|e| format!("\"{s}\" is not a date as YYYY-MM-DD ({e})"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -224,6 +264,15 @@ pub struct RunArgs {
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
     pub fail_on_gaps: bool,
+
+    /// Leave scanned pages unread. By default pages without a text layer are read by OCR
+    /// (Tesseract) when it is installed.
+    #[arg(long)]
+    pub no_ocr: bool,
+
+    #[command(flatten)]
+    pub freshness: FreshnessArgs,
+
     /// Map every document, also those that mention none of the catalog's scope terms (for
     /// the built-in catalog: AI, machine learning, model, algorithm and the like). By default
     /// such documents are indexed and searchable but evidence for nothing.
@@ -270,6 +319,9 @@ pub struct ReportArgs {
     /// Exit with code 1 when a control has no evidence and is not marked not applicable.
     #[arg(long)]
     pub fail_on_gaps: bool,
+
+    #[command(flatten)]
+    pub freshness: FreshnessArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -39,6 +39,7 @@ pub mod crosswalk;
 pub mod error;
 pub mod eval;
 pub mod frameworks;
+pub mod freshness;
 pub mod ingest;
 pub mod lessons;
 pub mod mapping;

@@ -2,7 +2,10 @@
 //! control, with reviewers' verdicts applied: `controlmap search` and the web UI's search
 //! page both rank through [`Engine`].
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
 
 use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
 use controlmap_models::Embedder;
@@ -42,6 +45,10 @@ pub struct SearchResult {
     /// when there is one; accepted evidence is listed first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<String>,
+    /// The document's review status (`current`, `overdue`, `unknown`) as of today, or the
+    /// day the last run was given; absent when the workspace's report does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document_status: Option<String>,
 }
 
 /// What to search for: the texts to embed and the BM25 query, for free text (`query`) or for
@@ -162,8 +169,26 @@ impl Engine {
                 &mut results,
             )?;
         }
+        let statuses = document_statuses(&self.workspace);
+        for r in &mut results {
+            r.document_status = statuses.get(&r.document).cloned();
+        }
         Ok(results)
     }
+}
+
+/// Each document's review status by path, from the workspace's report judged today (empty
+/// when there is no readable report: search works without one).
+fn document_statuses(workspace: &Path) -> HashMap<String, String> {
+    let Ok(mut report) = crate::report::Report::load(workspace) else {
+        return HashMap::new();
+    };
+    report.apply_freshness(&Default::default());
+    report
+        .documents
+        .into_iter()
+        .map(|d| (d.path, d.status.to_string()))
+        .collect()
 }
 
 /// Hybrid search: BM25 over `bm25_query` and dense over `texts` (a passage's dense score is
@@ -221,6 +246,7 @@ pub fn search(
             snippet: snippet.text,
             highlights: snippet.highlights,
             decision: None,
+            document_status: None,
         });
     }
     Ok(out)
@@ -292,6 +318,7 @@ fn apply_decisions(
                     snippet: snippet.text,
                     highlights: snippet.highlights,
                     decision: None,
+                    document_status: None,
                 }
             }
         };

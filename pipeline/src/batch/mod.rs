@@ -67,6 +67,8 @@ pub struct RunOptions {
     pub learn: Vec<PathBuf>,
     /// The precision the embedder runs in and why, for the report (`None`: not said).
     pub precision: Option<PrecisionUsed>,
+    /// The day documents are judged on, their review cycle, how their dates read.
+    pub freshness: report::Asked,
 }
 
 /// The policy folder exists and is a folder: checked by the face before it loads the model,
@@ -410,12 +412,13 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         framework: report::FrameworkInfo::of(opts.frameworks.primary()),
         frameworks,
         file_outcomes: outcomes,
+        documents: report::documents::entries(&manifest.documents),
         timings_s: timings,
     });
     report.save(workspace)?;
 
     // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
-    report::write_outputs(workspace)
+    report::write_outputs(workspace, &opts.freshness)
 }
 
 /// The reviewers' decisions so far teach the mapper: accepted passages become the
@@ -544,6 +547,7 @@ mod tests {
             all_documents: false,
             learn: Vec::new(),
             precision: None,
+            freshness: Default::default(),
         }
     }
 

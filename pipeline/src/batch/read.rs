@@ -205,6 +205,7 @@ pub(super) fn read_file(
                     sha256,
                     format: doc.format,
                     passages,
+                    metadata: doc.metadata,
                 }),
                 false,
             )

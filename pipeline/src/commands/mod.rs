@@ -116,6 +116,11 @@ impl RunArgs {
                     .unwrap_or_else(crate::ingest::parse::contain::WorkerMemory::default_total),
                 rayon::current_num_threads(),
             ),
+            ocr: if self.no_ocr {
+                crate::ingest::parse::Ocr::Off
+            } else {
+                crate::ingest::parse::Ocr::Auto
+            },
         }
     }
 }

@@ -39,7 +39,12 @@ pub fn run(args: &ParseWorkerArgs) -> Result<()> {
     #[cfg(feature = "test-aids")]
     act_hostile(args)?;
     let mut out = std::io::stdout().lock();
-    crate::ingest::parse::contain::worker_main(&args.file, &mut out)?;
+    let ocr = if args.no_ocr {
+        crate::ingest::parse::Ocr::Off
+    } else {
+        crate::ingest::parse::Ocr::Auto
+    };
+    crate::ingest::parse::contain::worker_main(&args.file, ocr, &mut out)?;
     Ok(())
 }
 

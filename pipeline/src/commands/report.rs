@@ -15,7 +15,7 @@ use crate::{
 
 pub fn run(args: &ReportArgs, cli: &Cli) -> Result<()> {
     let workspace = workspace::given_or_default(args.workspace.as_deref());
-    let written = write_outputs(&workspace)?;
+    let written = write_outputs(&workspace, &args.freshness.asked())?;
     print(&written, args.format, cli)?;
     fail_on_gaps(&written.report, args.fail_on_gaps)
 }

@@ -46,6 +46,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         all_documents: args.all_documents,
         learn: args.learn.clone(),
         precision: Some(chosen.used),
+        freshness: args.freshness.asked(),
     };
     let written = batch::run(&opts, &embedder)?;
     super::report::print(&written, args.format, cli)?;

@@ -55,9 +55,14 @@ pub fn run(args: &SearchArgs, cli: &Cli) -> Result<()> {
                     .as_deref()
                     .map(|d| format!(" [{d}]"))
                     .unwrap_or_default();
+                let overdue = if r.document_status.as_deref() == Some("overdue") {
+                    " [document overdue for review]"
+                } else {
+                    ""
+                };
                 writeln!(
                     out,
-                    "{:>2}. {}{page} › {}{}",
+                    "{:>2}. {}{page} › {}{}{overdue}",
                     r.rank,
                     printable(&r.document),
                     printable(&r.heading),

@@ -25,6 +25,10 @@ pub struct Passage {
     pub start: usize,
     #[serde(default)]
     pub end: usize,
+    /// For text read from a scanned page, the OCR's confidence in its least sure block
+    /// (0–100): a reviewer should read the page itself before relying on a low one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
 }
 
 impl Passage {
@@ -102,7 +106,7 @@ pub fn chunk(
     let full = doc.text();
     // Group consecutive blocks of one section and page into spans of `full`, up to the target
     // size. `Document::text` puts each block on a line of its own, in order.
-    let mut groups: Vec<(&Block, usize, usize)> = Vec::new();
+    let mut groups: Vec<(&Block, usize, usize, Option<u8>)> = Vec::new();
     let mut at = 0;
     let mut words_in_group = 0;
     for b in &doc.blocks {
@@ -110,23 +114,27 @@ pub fn chunk(
         at = end + 1;
         let words = b.text.split_whitespace().count();
         match groups.last_mut() {
-            Some((first, _, gend))
+            Some((first, _, gend, ocr))
                 if first.headings == b.headings
                     && first.page == b.page
                     && words_in_group + words <= opts.target_words =>
             {
                 *gend = end;
+                *ocr = match (*ocr, b.ocr_confidence) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 words_in_group += words;
             }
             _ => {
-                groups.push((b, start, end));
+                groups.push((b, start, end, b.ocr_confidence));
                 words_in_group = words;
             }
         }
     }
 
     let mut out = Vec::new();
-    for (first, start, end) in groups {
+    for (first, start, end, ocr_confidence) in groups {
         for (s, e) in fit(&full, start, end, opts.max_tokens, count_tokens) {
             let piece = &full[s..e];
             if is_boilerplate(piece) {
@@ -146,6 +154,7 @@ pub fn chunk(
                 text: piece.to_string(),
                 start: s,
                 end: e,
+                ocr_confidence,
             });
         }
     }
@@ -365,6 +374,7 @@ mod tests {
                         kind: BlockKind::Paragraph,
                         text: words.join(sep),
                         page: Some(page),
+                        ocr_confidence: None,
                     }
                 })
         }
@@ -374,6 +384,7 @@ mod tests {
                 title: "T".into(),
                 format: Format::Text,
                 blocks,
+                metadata: Vec::new(),
             })
         }
 

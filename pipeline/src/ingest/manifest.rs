@@ -10,7 +10,7 @@ use crate::{ingest::chunk::Passage, ingest::parse::Format};
 
 /// Bumped whenever parsing or chunking would cut the same file differently, so that an old
 /// manifest's passages are not reused.
-pub const MANIFEST_VERSION: u32 = 2;
+pub const MANIFEST_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Manifest {
@@ -29,6 +29,9 @@ pub struct DocRecord {
     pub sha256: String,
     pub format: Format,
     pub passages: Vec<Passage>,
+    /// What the document says about itself (owner, version, review dates…), with where.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<crate::ingest::metadata::Fact>,
 }
 
 /// Size and modification time: when both match the record, the content is taken as unchanged
@@ -103,6 +106,7 @@ mod tests {
                 sha256: "ab".into(),
                 format: Format::Markdown,
                 passages: vec![],
+                metadata: vec![],
             },
         );
         m.save(t.path()).unwrap();

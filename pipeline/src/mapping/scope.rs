@@ -165,6 +165,7 @@ mod tests {
             text: text.into(),
             start: 0,
             end: text.len(),
+            ocr_confidence: None,
         }
     }
 

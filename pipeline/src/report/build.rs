@@ -41,6 +41,7 @@ pub struct Header {
     pub framework: FrameworkInfo,
     pub frameworks: Vec<FrameworkEntry>,
     pub file_outcomes: Vec<FileOutcome>,
+    pub documents: Vec<super::DocumentEntry>,
     pub timings_s: Timings,
 }
 
@@ -64,6 +65,8 @@ impl Report {
             framework: Some(h.framework),
             frameworks: h.frameworks,
             file_outcomes: h.file_outcomes,
+            freshness: None,
+            documents: h.documents,
             calibration: Some(h.calibration),
             learned_from: h.learned_from,
             decisions_learned: h.decisions_learned,
@@ -124,6 +127,8 @@ pub fn objectives(
                         text: passage.text.clone(),
                         review: Default::default(),
                         decision: None,
+                        overdue: false,
+                        ocr_confidence: passage.ocr_confidence,
                         rest: Map::new(),
                     }
                 })
@@ -146,6 +151,7 @@ pub fn objectives(
                     }),
                 direct_coverage: None,
                 coverage_from: None,
+                review_records: Vec::new(),
                 rest: Map::new(),
             });
             ci += 1;

@@ -205,6 +205,8 @@ fn reviewed_entry(i: &Item) -> EvidenceEntry {
         text: i.text.clone(),
         review: i.status.into(),
         decision: i.decision.as_ref().map(Into::into),
+        overdue: false,
+        ocr_confidence: None,
         rest: Map::new(),
     }
 }

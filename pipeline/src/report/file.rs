@@ -190,6 +190,12 @@ pub struct Report {
     pub frameworks: Vec<FrameworkEntry>,
     #[serde(default)]
     pub file_outcomes: Vec<FileOutcome>,
+    /// How documents were judged current (schema 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<super::documents::FreshnessInfo>,
+    /// Every document read, with its metadata and review status (schema 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<super::documents::DocumentEntry>,
     /// The calibration that turned the mapper's scores into the confidences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationUsed>,
@@ -330,6 +336,10 @@ pub struct ControlEntry {
     /// Which source gave `coverage`, where a crosswalk also speaks (schema 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage_from: Option<CoverageSource>,
+    /// For a control about reviewing the AI policy: the review records of the documents it
+    /// cites, and of the AI policy (schema 4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub review_records: Vec<super::documents::ReviewRecord>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
@@ -361,6 +371,12 @@ pub struct EvidenceEntry {
     /// The current decision on the pair, if any (schema 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionNote>,
+    /// The passage's document is overdue for review on the report's day (schema 4).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overdue: bool,
+    /// The passage was read from a scanned page; the OCR's confidence, 0–100 (schema 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }

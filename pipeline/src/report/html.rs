@@ -1,16 +1,22 @@
 //! `report.html`: one self-contained page (inline CSS, no script, nothing fetched) that opens
 //! from disk. Coverage at a glance as a grid of the controls coloured by status, the gaps,
-//! then each control's evidence with document, page, heading and passage text.
+//! then each control's evidence with document, page, heading and passage text, and the
+//! documents with their owners, review dates and status (a link filters to the overdue ones,
+//! with CSS alone).
 //!
 //! Written with maud, which HTML-escapes every value spliced into the page: passage text
 //! comes from untrusted policy files, and a `<script>` in one is shown, never run.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::file::{
-    ControlEntry, Coverage, CoverageCounts, CoverageSource, EvidenceEntry, FrameworkView,
-    ObjectiveEntry, Report, Review,
+use super::{
+    documents::{DocumentEntry, ReviewRecord},
+    file::{
+        ControlEntry, Coverage, CoverageCounts, CoverageSource, EvidenceEntry, FrameworkView,
+        ObjectiveEntry, Report, Review,
+    },
 };
+use crate::ingest::metadata::Field;
 
 /// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
 pub const CSS: &str = r#"
@@ -81,6 +87,16 @@ nav.frameworks a { padding: 4px 12px; border: 1px solid var(--line); border-radi
         text-decoration: none; color: #0969da; }
 nav.frameworks a.current { background: #0969da; color: #fff; border-color: #0969da; }
 .disagree { color: #82071e; font-weight: 600; }
+.badge.overdue { background: #ffebe9; border-color: #ff8182; color: #82071e; }
+.badge.current { background: #dafbe1; border-color: var(--proposed); color: #0f4a1f; }
+.badge.unknown, .badge.ocr { background: #f6f8fa; border-color: var(--line); color: var(--muted); }
+table.documents { border-collapse: collapse; width: 100%; font-size: 13px; }
+table.documents th, table.documents td { text-align: left; padding: 5px 8px; border-top: 1px solid #eaeef2;
+        vertical-align: top; }
+table.documents td.doc { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+table.documents .src { display: block; color: var(--muted); font-size: 11px; }
+#overdue-only:target ~ table.documents tbody tr:not(.overdue) { display: none; }
+.filter { font-size: 13px; margin: 0 0 8px; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
 @media print { .cell { min-height: 0; } .control { break-inside: avoid; } }
 "#;
@@ -165,6 +181,24 @@ pub fn render(report: &Report) -> String {
                     }
                 }
                 @for v in views.iter().skip(1) { (framework(v)) }
+                @if !report.documents.is_empty() {
+                    section #documents {
+                        h2 { "Documents (" (report.documents.len()) ")" }
+                        @if let Some(fr) = &report.freshness {
+                            p.note {
+                                "Judged as of " b { (fr.as_of) } " with a " (fr.review_cycle_months)
+                                "-month review cycle: " (fr.current) " current, " (fr.overdue)
+                                " overdue, " (fr.unknown) " without review dates."
+                            }
+                        }
+                        p.filter {
+                            a href="#overdue-only" { "Only overdue documents" } " · "
+                            a href="#documents" { "All documents" }
+                        }
+                        div #overdue-only {}
+                        (documents_table(&report.documents.iter().collect::<Vec<_>>(), |_| None))
+                    }
+                }
                 @if !unread.is_empty() {
                     section #files {
                         h2 { "Files not read (" (unread.len()) ")" }
@@ -358,6 +392,9 @@ fn control(c: &ControlEntry) -> Markup {
                     @if disagrees(c) { " · " span.disagree { "the two disagree" } }
                 }
             }
+            @if !c.review_records.is_empty() {
+                (review_records(&c.review_records))
+            }
             @if evidence.is_empty() {
                 p.note { "No passage of the policies comes close to this control." }
             } @else {
@@ -387,6 +424,14 @@ fn passage(e: &EvidenceEntry) -> Markup {
                     span.conf { "confidence " (format!("{x:.2}")) }
                 }
                 span class={ "badge " (e.review.label()) } { (e.review.label()) }
+                @if e.overdue {
+                    span.badge.overdue title="The document is overdue for review" { "overdue document" }
+                }
+                @if let Some(c) = e.ocr_confidence {
+                    span.badge.ocr title="Read from a scanned page by OCR; check the page itself" {
+                        "OCR " (c) "%"
+                    }
+                }
                 @if let Some(d) = &e.decision {
                     span.decision {
                         (d.reviewer) ", " (d.decided_at.get(..10).unwrap_or(&d.decided_at))
@@ -400,6 +445,76 @@ fn passage(e: &EvidenceEntry) -> Markup {
             blockquote { (e.text) }
             @if let Some(r) = &e.rationale {
                 div.why { "Why: " (r.line()) }
+            }
+        }
+    }
+}
+
+/// The documents with their owner, version, review dates and status; each value says where
+/// it was found. `link` gives a document's page in the web UI, when there is one.
+pub(crate) fn documents_table(
+    docs: &[&DocumentEntry],
+    link: impl Fn(&str) -> Option<String>,
+) -> Markup {
+    let cell = |d: &DocumentEntry, f: Field| {
+        html! {
+            @if let Some(v) = d.fields.get(&f) {
+                (v.value)
+                span.src { (v.source) }
+            }
+        }
+    };
+    html! {
+        table.documents {
+            thead {
+                tr {
+                    th { "Document" } th { "Owner" } th { "Version" } th { "Last review" }
+                    th { "Next review" } th { "Status" }
+                }
+            }
+            tbody {
+                @for d in docs {
+                    tr class=(d.status.to_string()) {
+                        td.doc {
+                            @if let Some(href) = link(&d.path) {
+                                a href=(href) { (d.path) }
+                            } @else {
+                                (d.path)
+                            }
+                            @if !d.title.is_empty() { span.src { (d.title) } }
+                        }
+                        td { (cell(d, Field::Owner)) }
+                        td { (cell(d, Field::Version)) }
+                        td { (cell(d, Field::LastReview)) }
+                        td { (cell(d, Field::NextReview)) }
+                        td {
+                            span class={ "badge " (d.status) } { (d.status) }
+                            span.src { (d.status_reason) }
+                            @for n in &d.notes { span.src.disagree { "Check: " (n) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The review records a review-of-policy control lists.
+fn review_records(records: &[ReviewRecord]) -> Markup {
+    html! {
+        div.records {
+            p.note { "Review records found:" }
+            ul.files {
+                @for r in records {
+                    li {
+                        code { (r.document) }
+                        @if let Some(v) = &r.version { " · version " (v) }
+                        @if let Some(a) = &r.approver { " · approved by " (a) }
+                        @if let Some(l) = &r.last_review { " · last reviewed " (l) }
+                        @if let Some(n) = &r.next_review { " · next review " (n) }
+                        " " span class={ "badge " (r.status) } { (r.status) }
+                    }
+                }
             }
         }
     }

@@ -6,6 +6,8 @@
 //! - [`build`]: the report's body from a run's assessments;
 //! - [`coverage`]: each control's coverage once decisions are applied (covered, proposed,
 //!   weak, gap, not applicable);
+//! - [`documents`]: each document's metadata and review status on the report's day, and
+//!   the marks it leaves on evidence;
 //! - [`outputs`]: a workspace's report with its decisions, and every file written from it;
 //! - [`register`]: the evidence register and the Statement of Applicability as CSV;
 //! - [`html`]: the self-contained HTML report;
@@ -16,12 +18,14 @@
 
 pub mod build;
 pub mod coverage;
+pub mod documents;
 pub mod file;
 pub mod html;
 pub mod outputs;
 pub mod register;
 pub mod table;
 
+pub use documents::{Asked, DocumentEntry, FreshnessInfo};
 pub use file::{
     Agreement, CalibrationUsed, ControlEntry, Coverage, CoverageCounts, CoverageSource,
     CrosswalkEntry, DecisionNote, DecisionsLearned, EvidenceEntry, FileCounts, FileOutcome,
@@ -33,5 +37,7 @@ pub use outputs::{Written, write_outputs};
 /// Version of the `report.json` layout. 2 added the review-aware coverage fields
 /// (`coverage`, `justification`, `reviewed_evidence`, `review`, `decision`); 3 added the
 /// frameworks (`framework`, `frameworks`, and per control `crosswalk`, `direct_coverage`,
-/// `coverage_from`). Every field of an earlier version is still there with its meaning.
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+/// `coverage_from`); 4 added the documents (`freshness`, `documents`, per control
+/// `review_records`, per passage `overdue` and `ocr_confidence`). Every field of an earlier
+/// version is still there with its meaning.
+pub const REPORT_SCHEMA_VERSION: u32 = 4;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{REPORT_SCHEMA_VERSION, file::Report, html, register};
+use super::{REPORT_SCHEMA_VERSION, documents::Asked, file::Report, html, register};
 use crate::{
     error::Result,
     review::{Store, suggestions::ReviewWorkspace},
@@ -19,10 +19,17 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
-/// The workspace's `report.json` with its current review decisions applied, at the current
-/// schema version: what the outputs are made from, and what the web UI shows.
+/// The workspace's `report.json` with its current review decisions applied and its documents
+/// judged as of today (or the day its run was given), at the current schema version: what
+/// the outputs are made from, and what the web UI shows.
 pub fn reviewed_report(workspace: &Path) -> Result<Report> {
+    reviewed_report_as(workspace, &Asked::default())
+}
+
+/// [`reviewed_report`], its documents judged as `asked` says.
+pub fn reviewed_report_as(workspace: &Path, asked: &Asked) -> Result<Report> {
     let mut report = Report::load(workspace)?;
+    report.apply_freshness(asked);
     match Store::open_if_exists(workspace)? {
         Some(store) => {
             let current = store.current_decisions()?;
@@ -53,11 +60,12 @@ pub fn render_outputs(report: &Report) -> Result<Vec<(&'static str, Vec<u8>)>> {
     ])
 }
 
-/// Applies the workspace's current review decisions to its `report.json`, then writes
+/// Applies the workspace's current review decisions to its `report.json`, judges its
+/// documents as `asked` says, then writes
 /// `report.json` (at the current schema version), `report.html`, `evidence.csv` and
 /// `soa.csv` there. Each file is written whole or not at all.
-pub fn write_outputs(workspace: &Path) -> Result<Written> {
-    let report = reviewed_report(workspace)?;
+pub fn write_outputs(workspace: &Path, asked: &Asked) -> Result<Written> {
+    let report = reviewed_report_as(workspace, asked)?;
     let mut files = Vec::new();
     for (name, bytes) in render_outputs(&report)? {
         let path = workspace.join(name);

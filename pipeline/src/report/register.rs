@@ -11,7 +11,7 @@ use std::io::Write;
 use super::file::{ControlEntry, Coverage, Report};
 
 /// The columns of `evidence.csv`.
-pub const EVIDENCE_HEADER: [&str; 9] = [
+pub const EVIDENCE_HEADER: [&str; 11] = [
     "control",
     "status",
     "confidence",
@@ -21,6 +21,8 @@ pub const EVIDENCE_HEADER: [&str; 9] = [
     "text",
     "decision",
     "passage",
+    "document_status",
+    "ocr_confidence",
 ];
 
 /// The columns of `soa.csv`.
@@ -48,6 +50,11 @@ fn cell(s: &str) -> std::borrow::Cow<'_, str> {
 pub fn write_evidence(report: &Report, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(EVIDENCE_HEADER)?;
+    let status: std::collections::HashMap<&str, String> = report
+        .documents
+        .iter()
+        .map(|d| (d.path.as_str(), d.status.to_string()))
+        .collect();
     for c in report.controls() {
         for e in c.all_evidence() {
             let confidence = e
@@ -65,6 +72,8 @@ pub fn write_evidence(report: &Report, out: impl Write) -> csv::Result<()> {
                 &cell(&e.text),
                 e.review.label(),
                 &e.content_hash,
+                status.get(e.document.as_str()).map_or("", String::as_str),
+                &e.ocr_confidence.map(|c| c.to_string()).unwrap_or_default(),
             ])?;
         }
     }
@@ -90,7 +99,17 @@ pub fn write_soa(report: &Report, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(SOA_HEADER)?;
     for c in report.controls() {
-        let mut refs: Vec<String> = c.references().iter().map(|e| e.location()).collect();
+        let mut refs: Vec<String> = c
+            .references()
+            .iter()
+            .map(|e| {
+                if e.overdue {
+                    format!("{} (document overdue for review)", e.location())
+                } else {
+                    e.location()
+                }
+            })
+            .collect();
         refs.dedup();
         let applicable = if c.coverage == Coverage::NotApplicable {
             "no"
@@ -136,7 +155,7 @@ mod tests {
         write_evidence(&r, &mut out).unwrap();
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.starts_with(
-            "control,status,confidence,document,page,heading,text,decision,passage\n"
+            "control,status,confidence,document,page,heading,text,decision,passage,document_status,ocr_confidence\n"
         ));
         // The field is quoted, its quotes doubled, its line break kept inside the quotes.
         assert!(
@@ -156,7 +175,9 @@ mod tests {
                 "Review",
                 "Reviewed, \"yearly\", by the Board,\nand after incidents.",
                 "accepted",
-                "bb22"
+                "bb22",
+                "",
+                ""
             ]
         );
         assert_eq!(rows[0][4], "", "no page");

@@ -4,7 +4,10 @@
 use std::io::{self, Write};
 
 use super::file::{Coverage, CoverageSource, FrameworkView, Report, Review};
-use crate::{ingest::chunk::clip, messages::printable};
+use crate::{
+    ingest::{chunk::clip, metadata::Field},
+    messages::printable,
+};
 
 fn paint(s: &str, c: Coverage, color: bool) -> String {
     if !color {
@@ -77,6 +80,45 @@ impl Report {
                 f.out_of_scope
             )?;
         }
+        self.write_freshness(out)
+    }
+
+    /// How many documents are current, and each overdue one with its dates.
+    fn write_freshness(&self, out: &mut dyn Write) -> io::Result<()> {
+        let Some(fr) = &self.freshness else {
+            return Ok(());
+        };
+        if self.documents.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "{} documents as of {} ({}-month review cycle): {} current, {} overdue, {} without review dates",
+            self.documents.len(),
+            fr.as_of,
+            fr.review_cycle_months,
+            fr.current,
+            fr.overdue,
+            fr.unknown
+        )?;
+        for d in self.overdue_documents() {
+            let dates = [
+                ("last review", d.date(Field::LastReview)),
+                ("next review", d.date(Field::NextReview)),
+                ("owner", d.value(Field::Owner)),
+            ]
+            .iter()
+            .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+            writeln!(
+                out,
+                "  overdue: {}  ({}; review was due by {})",
+                printable(&d.path),
+                printable(&dates),
+                d.review_due.as_deref().unwrap_or("?")
+            )?;
+        }
         Ok(())
     }
 }
@@ -110,7 +152,8 @@ fn write_framework(out: &mut dyn Write, v: &FrameworkView<'_>, color: bool) -> i
                 (_, _, _, Some(e)) => {
                     let page = e.page.map(|p| format!(" p.{p}")).unwrap_or_default();
                     let heading = e.heading.rsplit(" › ").next().unwrap_or_default();
-                    clip(&format!("{}{page} › {heading}", e.document), 60)
+                    let overdue = if e.overdue { "[overdue] " } else { "" };
+                    clip(&format!("{overdue}{}{page} › {heading}", e.document), 60)
                 }
                 _ => String::new(),
             };

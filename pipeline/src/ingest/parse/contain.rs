@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{Document, Format, HEAD_BYTES, NotParsed, detect, parse_bytes};
+use super::{Document, Format, HEAD_BYTES, NotParsed, Ocr, detect, parse_bytes_with};
 
 /// Time one file's parse may take by default (`--parse-timeout`).
 pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
@@ -34,6 +34,8 @@ pub struct ParseOptions {
     /// How `--max-memory` is shared among the workers: each gets an equal share, and only as
     /// many run at once as the total allows.
     pub worker_memory: WorkerMemory,
+    /// Whether scanned pages are read (`--no-ocr` turns it off).
+    pub ocr: Ocr,
 }
 
 /// How the run's memory is shared among its worker processes.
@@ -120,6 +122,7 @@ impl Default for ParseOptions {
             timeout: Some(Duration::from_secs(DEFAULT_TIMEOUT_SECS)),
             worker: None,
             worker_memory: WorkerMemory::default(),
+            ocr: Ocr::Auto,
         }
     }
 }
@@ -147,8 +150,8 @@ pub fn parse_file_with(path: &Path, opts: &ParseOptions) -> Result<Document, Not
     }
     let bytes = fs_err::read(path).map_err(cannot_read)?;
     match opts.timeout {
-        None => parse_bytes(path, &bytes),
-        Some(limit) => parse_on_thread(path.to_path_buf(), bytes, limit),
+        None => parse_bytes_with(path, &bytes, opts.ocr),
+        Some(limit) => parse_on_thread(path.to_path_buf(), bytes, limit, opts.ocr),
     }
 }
 
@@ -171,12 +174,17 @@ fn time_limit_exceeded(limit: Duration) -> NotParsed {
 
 /// Runs [`parse_bytes`] on its own thread and waits at most `limit`. A parse past the limit
 /// keeps its thread (Rust cannot stop one) but the caller moves on.
-fn parse_on_thread(path: PathBuf, bytes: Vec<u8>, limit: Duration) -> Result<Document, NotParsed> {
+fn parse_on_thread(
+    path: PathBuf,
+    bytes: Vec<u8>,
+    limit: Duration,
+    ocr: Ocr,
+) -> Result<Document, NotParsed> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let spawned = std::thread::Builder::new()
         .name("parse".into())
         .spawn(move || {
-            let _ = tx.send(parse_bytes(&path, &bytes));
+            let _ = tx.send(parse_bytes_with(&path, &bytes, ocr));
         });
     if let Err(e) = spawned {
         return Err(NotParsed::Failed(format!(
@@ -201,7 +209,8 @@ fn run_worker(
     opts: &ParseOptions,
 ) -> Result<Document, NotParsed> {
     let limit = opts.timeout;
-    let mut child = Command::new(worker)
+    let mut command = Command::new(worker);
+    command
         .arg(WORKER_SUBCOMMAND)
         .arg(path)
         .arg("--address-space")
@@ -209,14 +218,20 @@ fn run_worker(
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            NotParsed::Failed(format!(
-                "cannot start a parser process ({}): {e}",
-                worker.display()
-            ))
-        })?;
+        .stderr(Stdio::piped());
+    if opts.ocr == Ocr::Off {
+        command.arg("--no-ocr");
+    }
+    // The worker leads its own process group, so that stopping it at the time limit also
+    // stops what it started (Tesseract and pdftoppm, for a scan).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command.spawn().map_err(|e| {
+        NotParsed::Failed(format!(
+            "cannot start a parser process ({}): {e}",
+            worker.display()
+        ))
+    })?;
     // Drain both pipes while waiting, so a large document never blocks the worker.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -245,7 +260,7 @@ fn run_worker(
         if let Some(limit) = limit
             && started.elapsed() >= limit
         {
-            let _ = child.kill();
+            kill_group(&mut child);
             let _ = child.wait();
             return Err(time_limit_exceeded(limit));
         }
@@ -278,6 +293,19 @@ fn run_worker(
     )))
 }
 
+/// Kills the worker and every process in its group.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill takes a process group ID and a signal number and touches no memory;
+        // the group is the worker's own (process_group(0) above), so nothing else is hit.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+}
+
 fn describe_exit(status: std::process::ExitStatus) -> String {
     #[cfg(unix)]
     {
@@ -299,10 +327,10 @@ fn describe_exit(status: std::process::ExitStatus) -> String {
 }
 
 /// What `controlmap parse-worker FILE` does: parse in this process, answer as JSON.
-pub fn worker_main(path: &Path, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+pub fn worker_main(path: &Path, ocr: Ocr, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let result = fs_err::read(path)
         .map_err(|e| NotParsed::Failed(format!("cannot read: {e}")))
-        .and_then(|bytes| parse_bytes(path, &bytes));
+        .and_then(|bytes| parse_bytes_with(path, &bytes, ocr));
     serde_json::to_writer(&mut *out, &result)?;
     out.flush()
 }
@@ -390,7 +418,7 @@ mod tests {
         let f = t.path().join("a.md");
         std::fs::write(&f, "# T\n\nBody.").unwrap();
         let mut out = Vec::new();
-        worker_main(&f, &mut out).unwrap();
+        worker_main(&f, Ocr::Auto, &mut out).unwrap();
         let back: Result<Document, NotParsed> = serde_json::from_slice(&out).unwrap();
         assert_eq!(back.unwrap().blocks[0].text, "Body.");
     }

@@ -14,6 +14,7 @@ use quick_xml::{Reader, events::Event};
 use zip::ZipArchive;
 
 use super::{Block, BlockKind, Document, Format, HeadingPath, NotParsed, normalise_space};
+use crate::ingest::metadata::{self, Fact};
 
 /// Most bytes read from one unpacked XML part: a zip bomb stops here, not at memory's end.
 pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
@@ -115,15 +116,22 @@ fn parse_docx_limited(
             }
         })?;
     }
+    let metadata = properties(&mut zip, max_part);
     let title = body
         .title
         .take()
-        .or_else(|| core_title(&mut zip, max_part))
+        .or_else(|| {
+            metadata
+                .iter()
+                .find(|f| f.field == metadata::Field::Title)
+                .map(|f| f.value.clone())
+        })
         .unwrap_or_else(|| fallback_title.to_string());
     Ok(Document {
         title,
         format: Format::Docx,
         blocks: body.blocks,
+        metadata,
     })
 }
 
@@ -182,24 +190,106 @@ fn main_part(zip: &mut ZipArchive<Cursor<&[u8]>>, max_part: u64) -> String {
     }
 }
 
-/// `dc:title` from `docProps/core.xml`.
-fn core_title(zip: &mut ZipArchive<Cursor<&[u8]>>, max_part: u64) -> Option<String> {
-    let xml = read_part(zip, "docProps/core.xml", max_part).ok()??;
-    let mut reader = Reader::from_str(&xml);
-    let mut in_title = false;
-    let mut title = String::new();
+/// Facts from the package's properties: `docProps/core.xml` (title, version) and
+/// `docProps/custom.xml` (properties an organisation names itself: "Owner", "Next review
+/// date", "Classification"…). Unreadable properties are passed over: they cost the
+/// metadata, never the document.
+fn properties(zip: &mut ZipArchive<Cursor<&[u8]>>, max_part: u64) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    if let Ok(Some(xml)) = read_part(zip, "docProps/core.xml", max_part) {
+        for (name, value) in leaf_elements(&xml) {
+            // Of the core properties only these name our fields; `revision` counts saves and
+            // `creator` is whoever made the file, not its owner.
+            if matches!(name.as_str(), "title" | "version")
+                && let Some(f) =
+                    metadata::property(&name, &value, || format!("DOCX core property {name}"))
+            {
+                facts.push(f);
+            }
+        }
+    }
+    if let Ok(Some(xml)) = read_part(zip, "docProps/custom.xml", max_part) {
+        for (name, value) in custom_properties(&xml) {
+            if let Some(f) =
+                metadata::property(&name, &value, || format!("DOCX custom property \"{name}\""))
+            {
+                facts.push(f);
+            }
+        }
+    }
+    facts
+}
+
+/// Each element holding text, by local name, with its text.
+fn leaf_elements(xml: &str) -> Vec<(String, String)> {
+    let mut reader = Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
     loop {
-        match reader.read_event().ok()? {
-            Event::Start(e) if e.local_name().as_ref() == "title" => in_title = true,
-            Event::End(e) if e.local_name().as_ref() == "title" => break,
-            Event::Text(t) if in_title => title.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if in_title => push_ref(&mut title, &r),
-            Event::Eof => break,
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                current = Some((e.local_name().as_ref().to_string(), String::new()))
+            }
+            Ok(Event::Text(t)) => {
+                if let Some((_, v)) = current.as_mut() {
+                    v.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, v)) = current.as_mut() {
+                    push_ref(v, &r);
+                }
+            }
+            Ok(Event::End(_)) => {
+                if let Some((name, value)) = current.take() {
+                    let value = normalise_space(&value);
+                    if !value.is_empty() {
+                        out.push((name, value));
+                    }
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
             _ => {}
         }
     }
-    let title = normalise_space(&title);
-    (!title.is_empty()).then_some(title)
+    out
+}
+
+/// `<property name="Owner"><vt:lpwstr>Head of Risk</vt:lpwstr></property>`, any value type.
+fn custom_properties(xml: &str) -> Vec<(String, String)> {
+    let mut reader = Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut current: Option<(String, String)> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) if e.local_name().as_ref() == "property" => {
+                let name = e.try_get_attribute("name").ok().flatten().and_then(|a| {
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .ok()
+                        .map(|v| v.into_owned())
+                });
+                current = name.map(|n| (n, String::new()));
+            }
+            Ok(Event::Text(t)) => {
+                if let Some((_, v)) = current.as_mut() {
+                    v.push_str(&t.xml10_content());
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some((_, v)) = current.as_mut() {
+                    push_ref(v, &r);
+                }
+            }
+            Ok(Event::End(e)) if e.local_name().as_ref() == "property" => {
+                if let Some((name, value)) = current.take() {
+                    out.push((name, value));
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 fn push_ref(out: &mut String, r: &quick_xml::events::BytesRef<'_>) {
@@ -514,6 +604,7 @@ impl Body {
                         kind: BlockKind::TableRow,
                         text: cells.join(" | "),
                         page: None,
+                        ocr_confidence: None,
                     });
                 }
             }
@@ -572,6 +663,7 @@ impl Body {
             kind,
             text,
             page: None,
+            ocr_confidence: None,
         });
     }
 }
@@ -607,6 +699,52 @@ mod tests {
         format!(
             r#"<?xml version="1.0"?><w:document {W}><w:body>{body}<w:sectPr/></w:body></w:document>"#
         )
+    }
+
+    #[test]
+    fn core_and_custom_properties_give_metadata() {
+        let core = r#"<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<dc:title>Data Governance Standard</dc:title><dc:creator>jsmith</dc:creator><cp:revision>41</cp:revision><cp:version>3.0</cp:version></cp:coreProperties>"#;
+        let custom = r#"<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">
+<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2" name="Owner"><vt:lpwstr>Head of Data &amp; Analytics</vt:lpwstr></property>
+<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="3" name="Next review date"><vt:filetime>2025-01-15T00:00:00Z</vt:filetime></property>
+<property fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="4" name="Department"><vt:lpwstr>Data</vt:lpwstr></property>
+</Properties>"#;
+        let bytes = docx(&[
+            ("[Content_Types].xml", "<Types/>"),
+            ("word/document.xml", &document(&para("Normal", "Body."))),
+            ("docProps/core.xml", core),
+            ("docProps/custom.xml", custom),
+        ]);
+        let d = parse_docx(&bytes, "x").unwrap();
+        assert_eq!(d.title, "Data Governance Standard");
+        let got: Vec<(metadata::Field, &str, &str)> = d
+            .metadata
+            .iter()
+            .map(|f| (f.field, f.value.as_str(), f.source.as_str()))
+            .collect();
+        use metadata::Field::*;
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Title,
+                    "Data Governance Standard",
+                    "DOCX core property title"
+                ),
+                (Version, "3.0", "DOCX core property version"),
+                (
+                    Owner,
+                    "Head of Data & Analytics",
+                    "DOCX custom property \"Owner\""
+                ),
+                (
+                    NextReview,
+                    "2025-01-15T00:00:00Z",
+                    "DOCX custom property \"Next review date\""
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use ego_tree::{NodeId, NodeRef, iter::Edge};
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::{Block, BlockKind, Document, Format, HeadingPath, decode_text, normalise_space};
+use crate::ingest::metadata::{self, Fact};
 
 /// Elements whose content is never document text.
 const DROPPED: &[&str] = &[
@@ -134,7 +135,24 @@ pub fn parse_html(src: &str, fallback_title: &str) -> Document {
         title,
         format: Format::Html,
         blocks: w.blocks,
+        metadata: meta_facts(&html),
     }
+}
+
+/// Facts from `<meta name="…" content="…">` tags (or `property=`): names such as `owner`,
+/// `version`, `last-reviewed`, `next-review`, `dcterms.issued`, `classification`.
+fn meta_facts(html: &Html) -> Vec<Fact> {
+    select(html, "meta[content]")
+        .into_iter()
+        .filter_map(|m| {
+            let e = m.value();
+            let name = e.attr("name").or_else(|| e.attr("property"))?;
+            let content = e.attr("content")?;
+            metadata::property(name, content, || {
+                format!("HTML <meta name=\"{}\">", name.trim())
+            })
+        })
+        .collect()
 }
 
 fn select<'a>(html: &'a Html, css: &str) -> Vec<ElementRef<'a>> {
@@ -187,6 +205,7 @@ impl Walker {
                 kind,
                 text,
                 page: None,
+                ocr_confidence: None,
             });
         }
     }
@@ -290,6 +309,7 @@ impl Walker {
                         kind: BlockKind::Code,
                         text: code.to_string(),
                         page: None,
+                        ocr_confidence: None,
                     });
                 }
                 false
@@ -412,6 +432,31 @@ all staff.<br>And contractors.</p>
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn meta_tags_give_metadata() {
+        let page = r#"<html><head><title>T</title>
+            <meta charset="utf-8"><meta name="viewport" content="width=device-width">
+            <meta name="owner" content="Head of People"><meta name="dcterms.issued" content="2024-02-01">
+            <meta name="next-review" content="February 2025"><meta property="classification" content="Public">
+            </head><body><main><h1>T</h1><p>Body.</p></main></body></html>"#;
+        let d = parse_html(page, "x");
+        let got: Vec<(&str, &str)> = d
+            .metadata
+            .iter()
+            .map(|f| (f.value.as_str(), f.source.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("Head of People", "HTML <meta name=\"owner\">"),
+                ("2024-02-01", "HTML <meta name=\"dcterms.issued\">"),
+                ("February 2025", "HTML <meta name=\"next-review\">"),
+                ("Public", "HTML <meta name=\"classification\">"),
+            ]
+        );
+        assert_eq!(d.metadata[2].field, metadata::Field::NextReview);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::{Block, BlockKind, Document, Format, normalise_space};
+use crate::ingest::metadata::{self, Fact};
 
 /// Markdown through pulldown-cmark's parse tree: headings set the path, paragraphs, list
 /// items, table rows and code blocks become blocks.
@@ -14,6 +15,7 @@ pub fn parse_markdown(src: &str, fallback_title: &str) -> Document {
     let mut buf = String::new();
     let mut kind_stack: Vec<BlockKind> = Vec::new();
     let mut cells: Vec<String> = Vec::new();
+    let mut metadata = Vec::new();
 
     let path = |h: &[(HeadingLevel, String)]| h.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
     let mut flush = |buf: &mut String, kind: BlockKind, headings: &[(HeadingLevel, String)]| {
@@ -25,13 +27,27 @@ pub fn parse_markdown(src: &str, fallback_title: &str) -> Document {
                 kind,
                 text,
                 page: None,
+                ocr_confidence: None,
             });
         }
     };
 
-    let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let mut front: Option<String> = None;
+    let opts = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS;
     for event in Parser::new_ext(src, opts) {
+        if let Some(f) = front.as_mut().filter(|_| !matches!(event, Event::End(_))) {
+            if let Event::Text(t) = &event {
+                f.push_str(t);
+            }
+            continue;
+        }
         match event {
+            Event::Start(Tag::MetadataBlock(_)) => front = Some(String::new()),
+            Event::End(TagEnd::MetadataBlock(_)) => {
+                metadata = front_matter(front.take().as_deref().unwrap_or_default());
+            }
             Event::Start(Tag::Heading { .. }) => {
                 flush(&mut buf, BlockKind::Paragraph, &headings);
             }
@@ -88,7 +104,28 @@ pub fn parse_markdown(src: &str, fallback_title: &str) -> Document {
         title: title.unwrap_or_else(|| fallback_title.to_string()),
         format: Format::Markdown,
         blocks,
+        metadata,
     }
+}
+
+/// Facts from YAML front matter (`---` … `---` at the top): keys that name a field, with
+/// text or number values. Front matter that is not a YAML mapping yields nothing; the body
+/// is read all the same.
+fn front_matter(yaml: &str) -> Vec<Fact> {
+    let Ok(map) = serde_yaml_ng::from_str::<serde_yaml_ng::Mapping>(yaml) else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter_map(|(k, v)| {
+            let key = k.as_str()?;
+            let value = match v {
+                serde_yaml_ng::Value::String(s) => s.clone(),
+                serde_yaml_ng::Value::Number(n) => n.to_string(),
+                _ => return None,
+            };
+            metadata::property(key, &value, || format!("Markdown front matter \"{key}\""))
+        })
+        .collect()
 }
 
 fn current(stack: &[BlockKind]) -> BlockKind {
@@ -115,6 +152,42 @@ mod tests {
             let d = parse_markdown(&lists, "l");
             assert!(d.blocks.iter().any(|b| b.text == "after"), "{depth}");
         }
+    }
+
+    #[test]
+    fn front_matter_is_metadata_not_text() {
+        let md = "---\ntitle: AI Policy\nversion: 2.1\nowner: Chief Risk Officer\nnext_review: 2025-03-01\ntags: [a, b]\n---\n\n# AI Policy\n\nBody.\n";
+        let d = parse_markdown(md, "x");
+        assert_eq!(d.title, "AI Policy");
+        assert_eq!(d.blocks.len(), 1, "{:?}", d.blocks);
+        assert_eq!(d.blocks[0].text, "Body.");
+        let got: Vec<(metadata::Field, &str, &str)> = d
+            .metadata
+            .iter()
+            .map(|f| (f.field, f.value.as_str(), f.source.as_str()))
+            .collect();
+        use metadata::Field::*;
+        assert_eq!(
+            got,
+            vec![
+                (Title, "AI Policy", "Markdown front matter \"title\""),
+                (Version, "2.1", "Markdown front matter \"version\""),
+                (
+                    Owner,
+                    "Chief Risk Officer",
+                    "Markdown front matter \"owner\""
+                ),
+                (
+                    NextReview,
+                    "2025-03-01",
+                    "Markdown front matter \"next_review\""
+                ),
+            ]
+        );
+        // Broken front matter costs the metadata, not the document.
+        let d = parse_markdown("---\n: [unclosed\n---\n\nBody.\n", "x");
+        assert!(d.metadata.is_empty());
+        assert_eq!(d.blocks.last().unwrap().text, "Body.");
     }
 
     #[test]

@@ -18,11 +18,13 @@ use std::{fmt, path::Path};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ingest::metadata::Fact;
+
 pub use contain::{ParseOptions, parse_file_with};
 pub use docx::parse_docx;
 pub use html::{decode_html, parse_html};
 pub use markdown::parse_markdown;
-pub use pdf::parse_pdf;
+pub use pdf::{Ocr, parse_pdf};
 pub use text::{decode_text, parse_text};
 
 /// The formats controlmap recognises.
@@ -75,6 +77,9 @@ pub struct Block {
     pub text: String,
     /// The 1-based page the block is on (PDF only).
     pub page: Option<u32>,
+    /// For text read from a page image by OCR, Tesseract's mean word confidence (0–100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr_confidence: Option<u8>,
 }
 
 /// A parsed document.
@@ -83,6 +88,10 @@ pub struct Document {
     pub title: String,
     pub format: Format,
     pub blocks: Vec<Block>,
+    /// What the document says about itself (owner, version, review dates…), each value
+    /// with where it was found: the format's properties first, then its text.
+    #[serde(default)]
+    pub metadata: Vec<Fact>,
 }
 
 impl Document {
@@ -235,9 +244,15 @@ pub fn parse_file(path: &Path, max_bytes: u64) -> Result<Document, NotParsed> {
     parse_file_with(path, &opts)
 }
 
-/// Parses one file's bytes in this process. Panics inside a parser are caught and
-/// reported as failures; time is not bounded here (see [`parse_file_with`]).
+/// Parses one file's bytes in this process, scanned pages read by OCR when Tesseract is
+/// installed. Panics inside a parser are caught and reported as failures; time is not bounded
+/// here (see [`parse_file_with`]).
 pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
+    parse_bytes_with(path, bytes, Ocr::Auto)
+}
+
+/// [`parse_bytes`], with `ocr` saying whether scanned pages are read.
+pub fn parse_bytes_with(path: &Path, bytes: &[u8], ocr: Ocr) -> Result<Document, NotParsed> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(NotParsed::Skipped("empty file".into()));
     }
@@ -258,7 +273,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
         Format::Text => Ok(parse_text(&decode_text(bytes), &stem)),
         Format::Html => Ok(parse_html(&decode_html(bytes), &stem)),
         Format::Docx => parse_docx(bytes, &stem),
-        Format::Pdf => parse_pdf(bytes, &stem),
+        Format::Pdf => pdf::parse_pdf_with(bytes, &stem, ocr),
     });
     let doc = result.unwrap_or_else(|payload| {
         Err(NotParsed::Failed(format!(
@@ -269,7 +284,12 @@ pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Document, NotParsed> {
     if doc.blocks.is_empty() {
         return Err(NotParsed::Skipped("no text found".into()));
     }
-    Ok(split_long_blocks(doc))
+    let mut doc = split_long_blocks(doc);
+    // Markdown and plain text join a paragraph's lines: their labels are read from the source.
+    let source = matches!(format, Format::Markdown | Format::Text).then(|| decode_text(bytes));
+    let stated = crate::ingest::metadata::text::facts(&doc.blocks, source.as_deref());
+    doc.metadata.extend(stated);
+    Ok(doc)
 }
 
 /// Longest block text in bytes; longer blocks (a 50 MB one-line file) are cut at

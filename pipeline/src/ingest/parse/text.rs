@@ -53,6 +53,7 @@ pub fn parse_text(src: &str, fallback_title: &str) -> Document {
                     kind: BlockKind::ListItem,
                     text: normalise_space(l),
                     page: None,
+                    ocr_confidence: None,
                 });
             }
         } else {
@@ -66,6 +67,7 @@ pub fn parse_text(src: &str, fallback_title: &str) -> Document {
                 kind,
                 text: normalise_space(para),
                 page: None,
+                ocr_confidence: None,
             });
         }
     }
@@ -73,6 +75,7 @@ pub fn parse_text(src: &str, fallback_title: &str) -> Document {
         title: title.unwrap_or_else(|| fallback_title.to_string()),
         format: Format::Text,
         blocks,
+        metadata: Vec::new(),
     }
 }
 

@@ -36,6 +36,10 @@ pub(in crate::serve) async fn control(
             })
         });
         let back = format!("/control/{}", enc(&id));
+        let overdue: HashSet<&str> = report
+            .overdue_documents()
+            .map(|d| d.path.as_str())
+            .collect();
         let body = html! {
             p.crumbs { a href="/" { "Coverage" } " › " (id) }
             header.control-head {
@@ -64,6 +68,21 @@ pub(in crate::serve) async fn control(
                 p.note { "Marked not applicable: “" (j) "”" }
             }
             p { a href={ "/search?control=" (enc(&id)) } { "Search for more evidence of " (id) } }
+            @if !entry.review_records.is_empty() {
+                h2 { "Review records (" (entry.review_records.len()) ")" }
+                ul.records {
+                    @for r in &entry.review_records {
+                        li {
+                            a.doc href=(document_href(&r.document, None)) { (r.document) }
+                            @if let Some(v) = &r.version { " · version " (v) }
+                            @if let Some(a) = &r.approver { " · approved by " (a) }
+                            @if let Some(l) = &r.last_review { " · last reviewed " (l) }
+                            @if let Some(n) = &r.next_review { " · next review " (n) }
+                            " " span class={ "badge " (r.status) } title=(r.status_reason) { (r.status) }
+                        }
+                    }
+                }
+            }
             h2 { "Evidence (" (items.len()) ")" }
             @if items.is_empty() {
                 p.note { "The mapper found no passage for this control." }
@@ -72,6 +91,12 @@ pub(in crate::serve) async fn control(
                 @for item in &items {
                     li class={ "item " (item.status.as_str()) } id={ "i-" (item.content_hash) } {
                         (evidence(&ctx, item, control, &back, false))
+                        @if overdue.contains(item.document.as_str()) {
+                            p.note {
+                                span.badge.overdue { "overdue document" }
+                                " " a href="/documents?status=overdue" { (item.document) } " is overdue for review"
+                            }
+                        }
                     }
                 }
             }

@@ -1,6 +1,11 @@
-//! The documents: each file's outcome, a document's passages, and the downloads.
+//! The documents: each with its metadata and review status, a document's passages, and the
+//! downloads.
 
 use super::*;
+use crate::{
+    ingest::manifest::DocRecord,
+    report::{DocumentEntry, html::documents_table},
+};
 
 fn load_manifest(state: &AppState) -> Result<Manifest, AppError> {
     let path = state.workspace().join(workspace::MANIFEST);
@@ -31,24 +36,68 @@ fn out_of_scope(state: &AppState) -> HashSet<String> {
         .unwrap_or_default()
 }
 
-/// `GET /documents`: every document the last run read, with links to each.
+#[derive(Debug, Deserialize)]
+pub(in crate::serve) struct DocumentsQuery {
+    /// `overdue` lists only the documents overdue for review.
+    status: Option<String>,
+}
+
+/// `GET /documents`: every document the last run read, with its owner, version, review dates
+/// and status (as of today, or the day the run was given), `?status=overdue` only those
+/// overdue; and the documents read without a report to judge them by.
 pub(in crate::serve) async fn documents(
     State(state): State<Arc<AppState>>,
     Extension(session): Extension<Session>,
+    Query(q): Query<DocumentsQuery>,
 ) -> Result<Response, AppError> {
     blocking(move || {
         let ctx = Ctx::new(&state, session);
         let m = load_manifest(&state)?;
         let outside = out_of_scope(&state);
+        let report = reviewed_report(state.workspace()).ok();
+        let judged: Vec<&DocumentEntry> = report.iter().flat_map(|r| &r.documents).collect();
+        let only_overdue = q.status.as_deref() == Some("overdue");
+        let shown: Vec<&DocumentEntry> = judged
+            .iter()
+            .copied()
+            .filter(|d| !only_overdue || d.status == crate::freshness::Status::Overdue)
+            .collect();
+        let overdue = judged
+            .iter()
+            .filter(|d| d.status == crate::freshness::Status::Overdue)
+            .count();
         let body = html! {
             h1 { "Documents (" (m.documents.len()) ")" }
-            ul.documents {
-                @for (path, d) in &m.documents {
-                    li {
-                        a.doc href=(document_href(path, None)) { (path) }
-                        " — " (d.passages.len()) " passages"
-                        @if outside.contains(path.as_str()) {
-                            " · " span.badge.na title=(OUT_OF_SCOPE) { "out of scope" }
+            @if let Some(fr) = report.as_ref().and_then(|r| r.freshness.as_ref()) {
+                p.meta {
+                    "As of " (fr.as_of) ", " (fr.review_cycle_months) "-month review cycle: "
+                    (fr.current) " current, " (fr.overdue) " overdue, " (fr.unknown) " without review dates"
+                }
+            }
+            @if !judged.is_empty() {
+                nav.filter {
+                    @if only_overdue {
+                        a href="/documents" { "All documents" } " · " b { "Overdue (" (overdue) ")" }
+                    } @else {
+                        b { "All documents" } " · " a href="/documents?status=overdue" { "Overdue (" (overdue) ")" }
+                    }
+                }
+                (documents_table(&shown, |path| Some(document_href(path, None))))
+            }
+            @let unjudged: Vec<(&String, &DocRecord)> = m
+                .documents
+                .iter()
+                .filter(|(p, _)| !judged.iter().any(|d| &d.path == *p))
+                .collect();
+            @if !only_overdue && !unjudged.is_empty() {
+                ul.documents {
+                    @for (path, d) in unjudged {
+                        li {
+                            a.doc href=(document_href(path, None)) { (path) }
+                            " — " (d.passages.len()) " passages"
+                            @if outside.contains(path.as_str()) {
+                                " · " span.badge.na title=(OUT_OF_SCOPE) { "out of scope" }
+                            }
                         }
                     }
                 }
@@ -95,6 +144,12 @@ pub(in crate::serve) async fn document(
             p.meta { (doc.format.to_string()) " · " (passages.len()) " passages" }
             @if out_of_scope(&state).contains(path.as_str()) {
                 p.note { "Out of scope: " (OUT_OF_SCOPE) }
+            }
+            @if let Some(d) = reviewed_report(state.workspace())
+                .ok()
+                .and_then(|r| r.documents.into_iter().find(|d| d.path == path))
+            {
+                (documents_table(&[&d], |_| None))
             }
             @for p in &passages {
                 section.passage-block id={ "p-" (p.id) } {

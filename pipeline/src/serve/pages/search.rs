@@ -89,6 +89,9 @@ pub(in crate::serve) async fn search(
                                 @if !r.heading.is_empty() { span.heading { "› " (r.heading) } }
                                 span.conf { "score " (format!("{:.3}", r.score)) }
                                 @if let Some(d) = &r.decision { span class={ "badge " (d) } { (d) } }
+                                @if r.document_status.as_deref() == Some("overdue") {
+                                    span.badge.overdue title="The document is overdue for review" { "overdue document" }
+                                }
                             }
                             blockquote.passage { (marked(&r.snippet, &r.highlights)) }
                         }

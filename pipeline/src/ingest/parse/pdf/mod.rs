@@ -4,14 +4,18 @@
 //! ignored) are dropped; words hyphenated at a line end are joined; short lines set in a
 //! larger size, or numbered like "4.2 Scope", become headings.
 //!
-//! Encrypted PDFs that need a password and PDFs without a text layer (scans) fail with a
-//! reason that says so; OCR is not attempted.
+//! Pages without a text layer (scans) are read by OCR ([`ocr`]) when Tesseract is
+//! installed; encrypted PDFs that need a password, and scans that cannot be read, fail with a
+//! reason that says so.
 
 use pdf_extract::{MediaBox, OutputDev, OutputError, Transform};
 
 mod layout;
+pub mod ocr;
+mod properties;
 
 use layout::*;
+pub use ocr::Ocr;
 
 use super::{
     Block, BlockKind, Document, Format, HeadingPath, NotParsed, normalise_space,
@@ -123,8 +127,17 @@ fn encrypted(detail: &str) -> NotParsed {
     ))
 }
 
-/// Parses a PDF's bytes.
+/// A page with fewer letters than this that draws an image is a scan (a stamp or a page
+/// number may be text on top of one).
+const MIN_PAGE_CHARS: usize = 40;
+
+/// Parses a PDF's bytes, reading scanned pages by OCR when Tesseract is installed.
 pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotParsed> {
+    parse_pdf_with(bytes, fallback_title, Ocr::Auto)
+}
+
+/// Parses a PDF's bytes; `ocr` says whether scanned pages are read.
+pub fn parse_pdf_with(bytes: &[u8], fallback_title: &str, ocr: Ocr) -> Result<Document, NotParsed> {
     let mut doc = match pdf_extract::Document::load_mem(bytes) {
         Ok(d) => d,
         Err(e) if has_encrypt_dictionary(bytes) => {
@@ -170,9 +183,53 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
             glyphs: std::mem::take(&mut collector.current),
         });
     }
-    let pages = collector.pages;
+    let (scanned, pages): (Vec<Page>, Vec<Page>) = collector.pages.into_iter().partition(|p| {
+        let letters: usize = p
+            .glyphs
+            .iter()
+            .map(|g| g.text.chars().filter(|c| !c.is_whitespace()).count())
+            .sum();
+        letters < MIN_PAGE_CHARS
+            && page_ids
+                .get(&p.number)
+                .is_some_and(|&id| doc.get_page_images(id).is_ok_and(|i| !i.is_empty()))
+    });
     let glyphs: usize = pages.iter().map(|p| p.glyphs.len()).sum();
-    if glyphs == 0 {
+    let mut ocr_blocks = Vec::new();
+    if !scanned.is_empty() {
+        let numbers: Vec<u32> = scanned.iter().map(|p| p.number).collect();
+        let only_images = match numbers.len() {
+            1 if page_ids.len() == 1 => "its one page is only an image (a scan?)".to_string(),
+            n if n == page_ids.len() => format!("its {n} pages are only images (a scan?)"),
+            1 => format!("page {} is only an image", numbers[0]),
+            n => format!("{n} of its pages are only images"),
+        };
+        let cannot = match (ocr, ocr::unavailable()) {
+            (Ocr::Off, _) => Some("OCR is off (--no-ocr)".to_string()),
+            (Ocr::Auto, Some(why)) => Some(format!("reading it needs OCR: {why}")),
+            (Ocr::Auto, None) => {
+                ocr_blocks = ocr::read_pages(bytes, &numbers).map_err(|e| {
+                    NotParsed::Failed(format!("{only_images}, and OCR failed: {e}"))
+                })?;
+                None
+            }
+        };
+        // A scan that cannot be read fails; a document with a few image pages among text
+        // pages keeps its text.
+        if let Some(why) = cannot
+            && glyphs == 0
+        {
+            return Err(NotParsed::Failed(format!(
+                "no text layer: {only_images}; {why}"
+            )));
+        }
+        if glyphs == 0 && ocr_blocks.is_empty() {
+            return Err(NotParsed::Failed(format!(
+                "no text found: {only_images}, and OCR read no words on them"
+            )));
+        }
+    }
+    if glyphs == 0 && ocr_blocks.is_empty() {
         return Err(match first_error {
             Some((page, e)) => NotParsed::Failed(format!("corrupt PDF: page {page}: {e}")),
             None if !has_images(&doc, &page_ids) => NotParsed::Failed(format!(
@@ -182,17 +239,26 @@ pub fn parse_pdf(bytes: &[u8], fallback_title: &str) -> Result<Document, NotPars
                     n => format!("its {n} pages hold"),
                 }
             )),
-            None => NotParsed::Failed(format!(
-                "no text layer: {} (a scan?); OCR is not supported",
-                match pages.len() {
-                    1 => "its one page is only an image".to_string(),
-                    n => format!("its {n} pages are only images"),
-                }
-            )),
+            None => NotParsed::Failed(
+                "no text found: its pages hold images too small to be a scan".into(),
+            ),
         });
     }
     let title = info_title(&doc);
-    Ok(build_document(pages, title, fallback_title))
+    let mut document = build_document(pages, title, fallback_title);
+    if !ocr_blocks.is_empty() {
+        if document.blocks.is_empty()
+            && document.title == fallback_title
+            && let Some(h) = ocr_blocks.iter().find_map(|b| b.headings.first())
+        {
+            document.title = h.clone();
+        }
+        document.blocks.extend(ocr_blocks);
+        // Stable: each page's blocks keep their order.
+        document.blocks.sort_by_key(|b| b.page);
+    }
+    document.metadata = properties::facts(&doc);
+    Ok(document)
 }
 
 /// What is wrong with a page whose resources or content cannot be read (a reference cycle,
@@ -240,31 +306,13 @@ fn has_encrypt_dictionary(bytes: &[u8]) -> bool {
 
 /// The `/Title` of the document information dictionary, when it is a real title.
 fn info_title(doc: &pdf_extract::Document) -> Option<String> {
-    let info = doc.trailer.get(b"Info").ok()?;
-    let info = match info {
-        pdf_extract::Object::Reference(id) => doc.get_dictionary(*id).ok()?,
-        pdf_extract::Object::Dictionary(d) => d,
-        _ => return None,
-    };
-    let raw = info.get(b"Title").ok()?.as_str().ok()?;
-    let title = normalise_space(&pdf_string(raw));
+    let raw = properties::info(doc)?.get(b"Title").ok()?.as_str().ok()?;
+    let title = normalise_space(&properties::pdf_string(raw));
     let generic = ["untitled", "microsoft word", "document"];
     (!title.is_empty()
         && !title.ends_with(".docx")
         && !generic.iter().any(|g| title.to_lowercase().starts_with(g)))
     .then_some(title)
-}
-
-/// A PDF text string: UTF-16BE with a BOM, else PDFDocEncoding (Latin-1 for our purposes).
-fn pdf_string(raw: &[u8]) -> String {
-    if let Some(rest) = raw.strip_prefix(b"\xFE\xFF") {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_be_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    raw.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Ligatures some fonts map to one code point, spelled out so words match.
@@ -341,6 +389,7 @@ fn build_document(pages: Vec<Page>, info_title: Option<String>, fallback: &str) 
                         .collect::<Vec<_>>()
                         .join(" | "),
                     page: Some(cells[0].page),
+                    ocr_confidence: None,
                 });
                 continue;
             }
@@ -380,6 +429,7 @@ fn build_document(pages: Vec<Page>, info_title: Option<String>, fallback: &str) 
             kind,
             text,
             page: Some(p.page),
+            ocr_confidence: None,
         });
     }
     Document {
@@ -388,6 +438,7 @@ fn build_document(pages: Vec<Page>, info_title: Option<String>, fallback: &str) 
             .unwrap_or_else(|| fallback.to_string()),
         format: Format::Pdf,
         blocks,
+        metadata: Vec::new(),
     }
 }
 
@@ -439,11 +490,30 @@ mod tests {
         let r = parse_pdf(&sample("governance/board-ai-update-restricted.pdf"), "x").unwrap_err();
         assert!(r.reason().starts_with("encrypted PDF: "), "{r}");
 
-        let r = parse_pdf(&sample("general/fire-evacuation-notice-scan.pdf"), "x").unwrap_err();
-        assert!(
-            r.reason().contains("no text layer") && r.reason().contains("OCR is not supported"),
-            "{r}"
+        let scan = sample("general/fire-evacuation-notice-scan.pdf");
+        let r = parse_pdf_with(&scan, "x", Ocr::Off).unwrap_err();
+        assert_eq!(
+            r.reason(),
+            "no text layer: its one page is only an image (a scan?); OCR is off (--no-ocr)"
         );
+        // With Tesseract installed (scripts/test installs it) the scan is read.
+        match ocr::unavailable() {
+            None => {
+                let d = parse_pdf(&scan, "x").unwrap();
+                let text = d.text().to_lowercase();
+                assert!(text.contains("raise the alarm"), "{text}");
+                assert!(d.blocks.iter().all(|b| b.page == Some(1)));
+                assert!(
+                    d.blocks
+                        .iter()
+                        .all(|b| b.ocr_confidence.is_some_and(|c| c > 50))
+                );
+            }
+            Some(why) => {
+                let r = parse_pdf(&scan, "x").unwrap_err();
+                assert!(r.reason().contains(why), "{r}");
+            }
+        }
 
         let good = sample("customer/customer-terms-digital-services.pdf");
         for cut in [good.len() / 3, good.len() / 2, good.len() - 200] {
