@@ -300,6 +300,7 @@ fn sample_corpus_runs_end_to_end() {
         outside,
         [
             "general/brand-guidelines.md",
+            "general/fire-evacuation-notice-scan.pdf",
             "general/information-security-policy.md",
             "general/office-health-and-safety.txt",
             "general/travel-and-expenses-policy.docx",
