@@ -1,4 +1,4 @@
-//! Whether a document is current: its facts ([`crate::ingest::metadata`]) resolved into one
+//! Whether a document is current: its facts ([`crate::ingest::parse::metadata`]) resolved into one
 //! value per field, with a note wherever they disagree or a date cannot be, and its review
 //! status on a given day.
 //!
@@ -16,7 +16,7 @@ use time::Date;
 
 pub use dates::{DateOrder, PartialDate};
 
-use crate::ingest::metadata::{Fact, Field};
+use crate::ingest::parse::metadata::{Fact, Field};
 
 /// How documents are judged: on which day, against which cycle, reading dates how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,7 +31,7 @@ pub struct DocRecord {
     pub passages: Vec<Passage>,
     /// What the document says about itself (owner, version, review dates…), with where.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub metadata: Vec<crate::ingest::metadata::Fact>,
+    pub metadata: Vec<crate::ingest::parse::metadata::Fact>,
 }
 
 /// Size and modification time: when both match the record, the content is taken as unchanged

@@ -9,7 +9,6 @@
 
 pub mod chunk;
 pub mod manifest;
-pub mod metadata;
 pub mod ordered;
 pub mod parse;
 pub mod walk;

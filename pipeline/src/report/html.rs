@@ -16,7 +16,7 @@ use super::{
         ObjectiveEntry, Report, Review,
     },
 };
-use crate::ingest::metadata::Field;
+use crate::ingest::parse::metadata::Field;
 
 /// The report's stylesheet; the web UI (`controlmap serve`) serves it too, so both look alike.
 pub const CSS: &str = r#"

@@ -6,8 +6,8 @@
 //! - [`build`]: the report's body from a run's assessments;
 //! - [`coverage`]: each control's coverage once decisions are applied (covered, proposed,
 //!   weak, gap, not applicable);
-//! - [`documents`]: each document's metadata and review status on the report's day, and
-//!   the marks it leaves on evidence;
+//! - [`documents`]: each document's metadata and review status on the report's day;
+//! - [`dated`]: the report judged on its day, and the marks that leaves on evidence;
 //! - [`outputs`]: a workspace's report with its decisions, and every file written from it;
 //! - [`register`]: the evidence register and the Statement of Applicability as CSV;
 //! - [`html`]: the self-contained HTML report;
@@ -18,6 +18,7 @@
 
 pub mod build;
 pub mod coverage;
+pub mod dated;
 pub mod documents;
 pub mod file;
 pub mod html;

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::file::{Coverage, CoverageSource, FrameworkView, Report, Review};
 use crate::{
-    ingest::{chunk::clip, metadata::Field},
+    ingest::{chunk::clip, parse::metadata::Field},
     messages::printable,
 };
 

@@ -8,7 +8,7 @@ use ego_tree::{NodeId, NodeRef, iter::Edge};
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::{Block, BlockKind, Document, Format, HeadingPath, decode_text, normalise_space};
-use crate::ingest::metadata::{self, Fact};
+use crate::ingest::parse::metadata::{self, Fact};
 
 /// Elements whose content is never document text.
 const DROPPED: &[&str] = &[

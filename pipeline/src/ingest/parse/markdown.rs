@@ -4,7 +4,7 @@
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::{Block, BlockKind, Document, Format, normalise_space};
-use crate::ingest::metadata::{self, Fact};
+use crate::ingest::parse::metadata::{self, Fact};
 
 /// Markdown through pulldown-cmark's parse tree: headings set the path, paragraphs, list
 /// items, table rows and code blocks become blocks.

@@ -11,6 +11,7 @@ pub mod contain;
 pub mod docx;
 pub mod html;
 pub mod markdown;
+pub mod metadata;
 pub mod pdf;
 pub mod text;
 
@@ -18,7 +19,7 @@ use std::{fmt, path::Path};
 
 use serde::{Deserialize, Serialize};
 
-use crate::ingest::metadata::Fact;
+use metadata::Fact;
 
 pub use contain::{ParseOptions, parse_file_with};
 pub use docx::parse_docx;
@@ -287,7 +288,7 @@ pub fn parse_bytes_with(path: &Path, bytes: &[u8], ocr: Ocr) -> Result<Document,
     let mut doc = split_long_blocks(doc);
     // Markdown and plain text join a paragraph's lines: their labels are read from the source.
     let source = matches!(format, Format::Markdown | Format::Text).then(|| decode_text(bytes));
-    let stated = crate::ingest::metadata::text::facts(&doc.blocks, source.as_deref());
+    let stated = metadata::text::facts(&doc.blocks, source.as_deref());
     doc.metadata.extend(stated);
     Ok(doc)
 }

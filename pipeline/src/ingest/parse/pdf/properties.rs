@@ -7,7 +7,7 @@ use pdf_extract::{Dictionary, Document, Object};
 use quick_xml::{Reader, events::Event};
 
 use super::normalise_space;
-use crate::ingest::metadata::{self, Fact};
+use crate::ingest::parse::metadata::{self, Fact};
 
 /// Largest XMP packet read; real ones are a few kilobytes.
 const MAX_XMP_BYTES: usize = 1 << 20;

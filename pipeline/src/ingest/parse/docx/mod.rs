@@ -10,11 +10,16 @@ use std::{
     io::{BufReader, Cursor, Read},
 };
 
+mod properties;
+mod styles;
+
 use quick_xml::{Reader, events::Event};
+use styles::{Style, parse_styles, style_from_id};
 use zip::ZipArchive;
 
-use super::{Block, BlockKind, Document, Format, HeadingPath, NotParsed, normalise_space};
-use crate::ingest::metadata::{self, Fact};
+use super::{
+    Block, BlockKind, Document, Format, HeadingPath, NotParsed, metadata, normalise_space,
+};
 
 /// Most bytes read from one unpacked XML part: a zip bomb stops here, not at memory's end.
 pub const MAX_PART_BYTES: u64 = 256 * 1024 * 1024;
@@ -116,7 +121,7 @@ fn parse_docx_limited(
             }
         })?;
     }
-    let metadata = properties(&mut zip, max_part);
+    let metadata = properties::facts(&mut zip, max_part);
     let title = body
         .title
         .take()
@@ -190,108 +195,6 @@ fn main_part(zip: &mut ZipArchive<Cursor<&[u8]>>, max_part: u64) -> String {
     }
 }
 
-/// Facts from the package's properties: `docProps/core.xml` (title, version) and
-/// `docProps/custom.xml` (properties an organisation names itself: "Owner", "Next review
-/// date", "Classification"…). Unreadable properties are passed over: they cost the
-/// metadata, never the document.
-fn properties(zip: &mut ZipArchive<Cursor<&[u8]>>, max_part: u64) -> Vec<Fact> {
-    let mut facts = Vec::new();
-    if let Ok(Some(xml)) = read_part(zip, "docProps/core.xml", max_part) {
-        for (name, value) in leaf_elements(&xml) {
-            // Of the core properties only these name our fields; `revision` counts saves and
-            // `creator` is whoever made the file, not its owner.
-            if matches!(name.as_str(), "title" | "version")
-                && let Some(f) =
-                    metadata::property(&name, &value, || format!("DOCX core property {name}"))
-            {
-                facts.push(f);
-            }
-        }
-    }
-    if let Ok(Some(xml)) = read_part(zip, "docProps/custom.xml", max_part) {
-        for (name, value) in custom_properties(&xml) {
-            if let Some(f) =
-                metadata::property(&name, &value, || format!("DOCX custom property \"{name}\""))
-            {
-                facts.push(f);
-            }
-        }
-    }
-    facts
-}
-
-/// Each element holding text, by local name, with its text.
-fn leaf_elements(xml: &str) -> Vec<(String, String)> {
-    let mut reader = Reader::from_str(xml);
-    let mut out = Vec::new();
-    let mut current: Option<(String, String)> = None;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) => {
-                current = Some((e.local_name().as_ref().to_string(), String::new()))
-            }
-            Ok(Event::Text(t)) => {
-                if let Some((_, v)) = current.as_mut() {
-                    v.push_str(&t.xml10_content());
-                }
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if let Some((_, v)) = current.as_mut() {
-                    push_ref(v, &r);
-                }
-            }
-            Ok(Event::End(_)) => {
-                if let Some((name, value)) = current.take() {
-                    let value = normalise_space(&value);
-                    if !value.is_empty() {
-                        out.push((name, value));
-                    }
-                }
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-    }
-    out
-}
-
-/// `<property name="Owner"><vt:lpwstr>Head of Risk</vt:lpwstr></property>`, any value type.
-fn custom_properties(xml: &str) -> Vec<(String, String)> {
-    let mut reader = Reader::from_str(xml);
-    let mut out = Vec::new();
-    let mut current: Option<(String, String)> = None;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(e)) if e.local_name().as_ref() == "property" => {
-                let name = e.try_get_attribute("name").ok().flatten().and_then(|a| {
-                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .ok()
-                        .map(|v| v.into_owned())
-                });
-                current = name.map(|n| (n, String::new()));
-            }
-            Ok(Event::Text(t)) => {
-                if let Some((_, v)) = current.as_mut() {
-                    v.push_str(&t.xml10_content());
-                }
-            }
-            Ok(Event::GeneralRef(r)) => {
-                if let Some((_, v)) = current.as_mut() {
-                    push_ref(v, &r);
-                }
-            }
-            Ok(Event::End(e)) if e.local_name().as_ref() == "property" => {
-                if let Some((name, value)) = current.take() {
-                    out.push((name, value));
-                }
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => {}
-        }
-    }
-    out
-}
-
 fn push_ref(out: &mut String, r: &quick_xml::events::BytesRef<'_>) {
     if let Ok(Some(c)) = r.resolve_char_ref() {
         out.push(c);
@@ -325,138 +228,6 @@ impl<R: Read> Read for Limited<R> {
         self.left -= got as u64;
         Ok(got)
     }
-}
-
-/// What a paragraph style means for us.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Style {
-    /// 0 for Title, 1..=9 for headings.
-    heading: Option<u32>,
-    list: bool,
-    /// Table-of-contents entries repeat the headings: dropped.
-    toc: bool,
-    based_on: Option<String>,
-}
-
-/// Reads `word/styles.xml` into style ID → meaning, with `basedOn` resolved.
-fn parse_styles(xml: &str) -> HashMap<String, Style> {
-    let mut styles: HashMap<String, Style> = HashMap::new();
-    let mut reader = Reader::from_str(xml);
-    let mut current: Option<(String, Style)> = None;
-    loop {
-        let (e, is_end) = match reader.read_event() {
-            Ok(Event::Start(e)) => (e, false),
-            Ok(Event::Empty(e)) => (e, true),
-            Ok(Event::End(e)) if e.local_name().as_ref() == "style" => {
-                if let Some((id, s)) = current.take() {
-                    styles.insert(id, s);
-                }
-                continue;
-            }
-            Ok(Event::Eof) | Err(_) => break,
-            _ => continue,
-        };
-        let val = || {
-            e.try_get_attribute("w:val")
-                .ok()
-                .flatten()
-                .map(|a| a.value.into_owned())
-        };
-        match e.local_name().as_ref() {
-            "style" if !is_end => {
-                let id = e
-                    .try_get_attribute("w:styleId")
-                    .ok()
-                    .flatten()
-                    .map(|a| a.value.into_owned())
-                    .unwrap_or_default();
-                current = Some((id.clone(), style_from_id(&id)));
-            }
-            "name" => {
-                if let (Some((_, s)), Some(name)) = (&mut current, val()) {
-                    let by_name = style_from_name(&name);
-                    s.heading = s.heading.or(by_name.heading);
-                    s.list |= by_name.list;
-                    s.toc |= by_name.toc;
-                }
-            }
-            "basedOn" => {
-                if let Some((_, s)) = &mut current {
-                    s.based_on = val();
-                }
-            }
-            "outlineLvl" => {
-                if let (Some((_, s)), Some(l)) =
-                    (&mut current, val().and_then(|v| v.parse::<u32>().ok()))
-                    && l < 9
-                    && s.heading.is_none()
-                {
-                    s.heading = Some(l + 1);
-                }
-            }
-            "numPr" => {
-                if let Some((_, s)) = &mut current
-                    && s.heading.is_none()
-                {
-                    s.list = true;
-                }
-            }
-            _ => {}
-        }
-    }
-    // Inherit from `basedOn` (a few levels; cycles end there).
-    let snapshot = styles.clone();
-    for s in styles.values_mut() {
-        let mut base = s.based_on.clone();
-        for _ in 0..8 {
-            let Some(b) = base.as_ref().and_then(|b| snapshot.get(b)) else {
-                break;
-            };
-            s.heading = s.heading.or(b.heading);
-            s.list |= b.list && s.heading.is_none();
-            s.toc |= b.toc;
-            base = b.based_on.clone();
-        }
-    }
-    styles
-}
-
-/// Built-in English style names (Word writes these whatever the UI language).
-fn style_from_name(name: &str) -> Style {
-    let n = name.trim().to_ascii_lowercase();
-    let mut s = Style::default();
-    if n == "title" {
-        s.heading = Some(0);
-    } else if let Some(l) = n
-        .strip_prefix("heading ")
-        .and_then(|l| l.parse::<u32>().ok())
-    {
-        s.heading = (1..=9).contains(&l).then_some(l);
-    } else if n.starts_with("toc ") || n == "toc heading" {
-        s.toc = true;
-    } else if n.starts_with("list") {
-        s.list = true;
-    }
-    s
-}
-
-/// Style IDs, for files without `styles.xml` (pandoc and Word use these English IDs).
-fn style_from_id(id: &str) -> Style {
-    let lower = id.to_ascii_lowercase();
-    let mut s = Style::default();
-    if lower == "title" {
-        s.heading = Some(0);
-    } else if let Some(l) = lower
-        .strip_prefix("heading")
-        .and_then(|l| l.parse::<u32>().ok())
-    {
-        s.heading = (1..=9).contains(&l).then_some(l);
-    } else if lower.starts_with("toc") {
-        s.toc = true;
-    } else if lower.starts_with("list") {
-        s.list = true;
-    }
-    s
 }
 
 /// A paragraph being read.
