@@ -48,7 +48,7 @@ fn controls_of(f: &Value) -> Vec<&Value> {
 #[test]
 fn one_run_reports_each_framework_with_direct_and_crosswalk_coverage() {
     let (_, r) = three();
-    assert_eq!(r["schema_version"], 3);
+    assert_eq!(r["schema_version"], 4);
     assert_eq!(r["framework"]["id"], "iso42001-annex-a");
     assert_eq!(controls(r).len(), 38, "the primary framework stays on top");
     let nist = framework(r, "nist-ai-rmf");

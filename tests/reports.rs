@@ -216,7 +216,7 @@ fn report_applies_decisions_without_rerunning() {
     let on_disk: Value =
         serde_json::from_slice(&std::fs::read(ws.join("report.json")).unwrap()).unwrap();
     assert_eq!(json, on_disk, "stdout is the report written");
-    assert_eq!(json["schema_version"], 3);
+    assert_eq!(json["schema_version"], 4);
     assert_eq!(json["thresholds"]["list_top_k"], 3, "fields of run kept");
     assert_eq!(json["summary"]["evidence"], 1, "the mapper's counts kept");
     assert_eq!(
@@ -256,7 +256,9 @@ fn report_applies_decisions_without_rerunning() {
             "heading",
             "text",
             "decision",
-            "passage"
+            "passage",
+            "document_status",
+            "ocr_confidence"
         ]
     );
     assert_eq!(rows.len(), 3);
@@ -356,7 +358,7 @@ fn run_writes_every_report_and_a_browser_renders_the_html() {
         serde_json::from_slice(&std::fs::read(ws.join("report.json")).unwrap()).unwrap();
     let cs = controls(&json);
     assert_eq!(cs.len(), 38);
-    assert_eq!(json["schema_version"], 3);
+    assert_eq!(json["schema_version"], 4);
     assert_eq!(
         json["coverage"]["proposed"].as_u64().unwrap()
             + json["coverage"]["weak"].as_u64().unwrap()

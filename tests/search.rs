@@ -14,13 +14,15 @@ use serde_json::Value;
 mod common;
 use common::{controlmap, fails, json_lines, ok, repo, search_json};
 
-/// One workspace for the whole file, built once.
+/// One workspace for the whole file, built once, its documents judged on a fixed day so
+/// that the snapshots do not change with the calendar.
 fn workspace() -> &'static Path {
     static WS: OnceLock<tempfile::TempDir> = OnceLock::new();
     WS.get_or_init(|| {
         let t = tempfile::tempdir().unwrap();
         ok(controlmap()
-            .args(["run", "-q", "--format", "json", "--workspace"])
+            .args(["run", "-q", "--format", "json", "--as-of", "2025-06-30"])
+            .arg("--workspace")
             .arg(t.path())
             .arg(repo().join("corpora/sample-org")));
         t

@@ -51,8 +51,10 @@ fn workspace() -> &'static Path {
         )
         .unwrap();
         let ws = t.path().join("ws");
+        // Judged on a fixed day, so which documents are overdue does not move with the
+        // calendar.
         ok(controlmap()
-            .args(["run", "-q", "--workspace"])
+            .args(["run", "-q", "--as-of", "2025-06-30", "--workspace"])
             .arg(&ws)
             .arg(&corpus));
         (t, ws)
@@ -535,13 +537,37 @@ fn document_page_lists_passages_in_order_with_pages_and_mappings() {
     // The documents that never mention AI are marked, and only they.
     assert_eq!(
         list.body.matches("out of scope</span>").count(),
-        5,
+        6,
         "{}",
         list.body
     );
     let brand = send(&app, get("/document?path=general/brand-guidelines.md"));
     assert!(brand.body.contains("Out of scope: "), "{}", brand.body);
     assert!(!r.body.contains("Out of scope: "));
+}
+
+#[test]
+fn the_documents_page_shows_review_dates_and_filters_to_overdue_documents() {
+    let app = app();
+    let all = send(&app, get("/documents"));
+    assert_eq!(all.status, StatusCode::OK);
+    // On 2025-06-30 the AI policy is current (reviewed 2025-02-25) and the roles document's
+    // next review (2025-04-30) has passed.
+    let policy = "/document?path=governance/ai-policy.md";
+    let roles = "/document?path=governance/ai-roles-and-responsibilities.html";
+    assert!(all.body.contains(policy) && all.body.contains(roles));
+    assert!(all.body.contains("Chief Risk Officer") && all.body.contains("2025-02-25"));
+    assert!(all.body.contains("As of 2025-06-30"), "{}", all.body);
+    let overdue = send(&app, get("/documents?status=overdue"));
+    assert_eq!(overdue.status, StatusCode::OK);
+    assert!(overdue.body.contains(roles), "{}", overdue.body);
+    assert!(!overdue.body.contains(policy), "{}", overdue.body);
+    let rows = |body: &str| body.matches("<tr class=").count();
+    assert!(rows(&overdue.body) < rows(&all.body));
+    assert_eq!(
+        overdue.body.matches("<tr class=\"overdue\"").count(),
+        rows(&overdue.body)
+    );
 }
 
 #[test]

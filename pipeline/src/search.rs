@@ -109,6 +109,9 @@ pub struct Engine {
     index: TextIndex,
     vectors: VectorStore,
     embedder: Box<dyn Embedder>,
+    /// Each document's review status, judged when the workspace was opened (`serve` opens
+    /// it again when `report.json` changes).
+    statuses: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -135,6 +138,7 @@ impl Engine {
             index,
             vectors,
             embedder,
+            statuses: document_statuses(workspace),
         })
     }
 
@@ -169,9 +173,8 @@ impl Engine {
                 &mut results,
             )?;
         }
-        let statuses = document_statuses(&self.workspace);
         for r in &mut results {
-            r.document_status = statuses.get(&r.document).cloned();
+            r.document_status = self.statuses.get(&r.document).cloned();
         }
         Ok(results)
     }

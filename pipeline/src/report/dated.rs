@@ -13,6 +13,23 @@ use crate::{
     ingest::parse::metadata::Field,
 };
 
+/// Whether a document's title or file name says it is the AI policy ("AI Policy",
+/// "Artificial Intelligence Policy", `ai-policy.md`, the AI policy's approval minutes): its
+/// review record belongs on A.2.4 even when the mapper cites another passage there.
+fn names_the_ai_policy(title: &str, path: &str) -> bool {
+    let stem = path.rsplit('/').next().unwrap_or(path);
+    [title, stem].iter().any(|name| {
+        let words: String = name
+            .to_lowercase()
+            .replace("artificial intelligence", "ai")
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect();
+        let words: Vec<&str> = words.split_whitespace().collect();
+        words.windows(2).any(|w| w == ["ai", "policy"])
+    })
+}
+
 impl Report {
     /// Judges every document on `asked`'s day, marks the evidence of overdue documents in
     /// every framework, and lists the review records of [`REVIEW_RECORD_CONTROLS`].
@@ -55,7 +72,7 @@ impl Report {
             self.documents
                 .iter()
                 .filter(|d| {
-                    cited.contains(d.path.as_str()) || d.title.to_lowercase().contains("ai policy")
+                    cited.contains(d.path.as_str()) || names_the_ai_policy(&d.title, &d.path)
                 })
                 .map(|d| ReviewRecord {
                     document: d.path.clone(),
@@ -101,5 +118,26 @@ impl Report {
         self.documents
             .iter()
             .filter(|d| d.status == Status::Overdue)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_the_ai_policy;
+
+    #[test]
+    fn the_ai_policy_is_known_by_its_title_or_file_name() {
+        assert!(names_the_ai_policy(
+            "Artificial Intelligence Policy",
+            "gov/x.md"
+        ));
+        assert!(names_the_ai_policy("Policy", "governance/ai-policy.md"));
+        assert!(names_the_ai_policy("AI Policy v2", "p.pdf"));
+        assert!(!names_the_ai_policy(
+            "Fair lending policy",
+            "lending/fair.md"
+        ));
+        // "ai" only as a whole word: "email policy" is not it.
+        assert!(!names_the_ai_policy("Email policy", "it/mail-policy.md"));
     }
 }

@@ -5,7 +5,7 @@
 //! filled by [`super::coverage`]. Fields a later controlmap adds are kept as they were read
 //! (`rest`), so an older `controlmap report` rewrites the file without losing them.
 
-use std::{borrow::Cow, path::Path};
+use std::{borrow::Cow, collections::HashSet, path::Path};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -532,6 +532,16 @@ impl Report {
                 .iter()
                 .flat_map(|f| f.objectives.iter().flat_map(|o| &o.controls)),
         )
+    }
+
+    /// The documents the run found outside the catalog's scope: read and searchable, but
+    /// evidence for no control.
+    pub fn out_of_scope(&self) -> HashSet<&str> {
+        self.file_outcomes
+            .iter()
+            .filter(|o| o.out_of_scope)
+            .map(|o| o.path.as_str())
+            .collect()
     }
 
     /// Controls that are gaps once review is taken into account.

@@ -7,6 +7,8 @@
 //! Written with maud, which HTML-escapes every value spliced into the page: passage text
 //! comes from untrusted policy files, and a `<script>` in one is shown, never run.
 
+use std::collections::HashSet;
+
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{
@@ -196,7 +198,11 @@ pub fn render(report: &Report) -> String {
                             a href="#documents" { "All documents" }
                         }
                         div #overdue-only {}
-                        (documents_table(&report.documents.iter().collect::<Vec<_>>(), |_| None))
+                        (documents_table(
+                            &report.documents.iter().collect::<Vec<_>>(),
+                            |_| None,
+                            &report.out_of_scope(),
+                        ))
                     }
                 }
                 @if !unread.is_empty() {
@@ -450,11 +456,17 @@ fn passage(e: &EvidenceEntry) -> Markup {
     }
 }
 
-/// The documents with their owner, version, review dates and status; each value says where
-/// it was found. `link` gives a document's page in the web UI, when there is one.
+/// What "out of scope" means, on its badge.
+const OUTSIDE_SCOPE: &str = "It mentions none of the catalog's scope terms (AI, model, \
+     algorithm…): read and searchable, but evidence for no control.";
+
+/// The documents as a table: owner, version, review dates and status, each value with its
+/// source. `link` gives a document's page, if any; `outside` are the documents the run
+/// found outside the catalog's scope (searchable, evidence for no control), marked so.
 pub(crate) fn documents_table(
     docs: &[&DocumentEntry],
     link: impl Fn(&str) -> Option<String>,
+    outside: &HashSet<&str>,
 ) -> Markup {
     let cell = |d: &DocumentEntry, f: Field| {
         html! {
@@ -482,6 +494,9 @@ pub(crate) fn documents_table(
                                 (d.path)
                             }
                             @if !d.title.is_empty() { span.src { (d.title) } }
+                            @if outside.contains(d.path.as_str()) {
+                                " " span.badge.na title=(OUTSIDE_SCOPE) { "out of scope" }
+                            }
                         }
                         td { (cell(d, Field::Owner)) }
                         td { (cell(d, Field::Version)) }

@@ -22,20 +22,6 @@ const OUT_OF_SCOPE: &str = "the document mentions none of the catalog's scope te
      algorithm…), so it is searchable but evidence for no control; `controlmap run \
      --all-documents` maps it too";
 
-/// The documents the last run found outside the catalog's scope (none if its report cannot be
-/// read: the pages that need the report say so themselves).
-fn out_of_scope(state: &AppState) -> HashSet<String> {
-    crate::report::Report::load(state.workspace())
-        .map(|r| {
-            r.file_outcomes
-                .into_iter()
-                .filter(|o| o.out_of_scope)
-                .map(|o| o.path)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[derive(Debug, Deserialize)]
 pub(in crate::serve) struct DocumentsQuery {
     /// `overdue` lists only the documents overdue for review.
@@ -53,8 +39,8 @@ pub(in crate::serve) async fn documents(
     blocking(move || {
         let ctx = Ctx::new(&state, session);
         let m = load_manifest(&state)?;
-        let outside = out_of_scope(&state);
         let report = reviewed_report(state.workspace()).ok();
+        let outside = report.as_ref().map(|r| r.out_of_scope()).unwrap_or_default();
         let judged: Vec<&DocumentEntry> = report.iter().flat_map(|r| &r.documents).collect();
         let only_overdue = q.status.as_deref() == Some("overdue");
         let shown: Vec<&DocumentEntry> = judged
@@ -82,7 +68,7 @@ pub(in crate::serve) async fn documents(
                         b { "All documents" } " · " a href="/documents?status=overdue" { "Overdue (" (overdue) ")" }
                     }
                 }
-                (documents_table(&shown, |path| Some(document_href(path, None))))
+                (documents_table(&shown, |path| Some(document_href(path, None)), &outside))
             }
             @let unjudged: Vec<(&String, &DocRecord)> = m
                 .documents
@@ -138,18 +124,18 @@ pub(in crate::serve) async fn document(
         }
         let mut passages: Vec<_> = doc.passages.iter().collect();
         passages.sort_by_key(|p| (p.page, p.start, p.id));
+        let report = reviewed_report(state.workspace()).ok();
+        let outside = report.as_ref().map(|r| r.out_of_scope()).unwrap_or_default();
+        let judged = report.as_ref().and_then(|r| r.documents.iter().find(|d| d.path == path));
         let body = html! {
             p.crumbs { a href="/documents" { "Documents" } " › " (path) }
             h1 { (path) }
             p.meta { (doc.format.to_string()) " · " (passages.len()) " passages" }
-            @if out_of_scope(&state).contains(path.as_str()) {
+            @if outside.contains(path.as_str()) {
                 p.note { "Out of scope: " (OUT_OF_SCOPE) }
             }
-            @if let Some(d) = reviewed_report(state.workspace())
-                .ok()
-                .and_then(|r| r.documents.into_iter().find(|d| d.path == path))
-            {
-                (documents_table(&[&d], |_| None))
+            @if let Some(d) = judged {
+                (documents_table(&[d], |_| None, &outside))
             }
             @for p in &passages {
                 section.passage-block id={ "p-" (p.id) } {

@@ -196,6 +196,7 @@ pub fn parse_pdf_with(bytes: &[u8], fallback_title: &str, ocr: Ocr) -> Result<Do
     });
     let glyphs: usize = pages.iter().map(|p| p.glyphs.len()).sum();
     let mut ocr_blocks = Vec::new();
+    let mut unreadable = Vec::new();
     if !scanned.is_empty() {
         let numbers: Vec<u32> = scanned.iter().map(|p| p.number).collect();
         let only_images = match numbers.len() {
@@ -208,9 +209,11 @@ pub fn parse_pdf_with(bytes: &[u8], fallback_title: &str, ocr: Ocr) -> Result<Do
             (Ocr::Off, _) => Some("OCR is off (--no-ocr)".to_string()),
             (Ocr::Auto, Some(why)) => Some(format!("reading it needs OCR: {why}")),
             (Ocr::Auto, None) => {
-                ocr_blocks = ocr::read_pages(bytes, &numbers).map_err(|e| {
+                let read = ocr::read_pages(bytes, &numbers).map_err(|e| {
                     NotParsed::Failed(format!("{only_images}, and OCR failed: {e}"))
                 })?;
+                ocr_blocks = read.blocks;
+                unreadable = read.unreadable;
                 None
             }
         };
@@ -224,9 +227,16 @@ pub fn parse_pdf_with(bytes: &[u8], fallback_title: &str, ocr: Ocr) -> Result<Do
             )));
         }
         if glyphs == 0 && ocr_blocks.is_empty() {
-            return Err(NotParsed::Failed(format!(
-                "no text found: {only_images}, and OCR read no words on them"
-            )));
+            let worst = unreadable.iter().map(|&(_, c)| c).max();
+            return Err(NotParsed::Failed(match worst {
+                Some(c) => format!(
+                    "no text found: {only_images}, and OCR could not read them reliably \
+                     (confidence {c} of 100 at best, {} needed; a scan at 200 dpi or more \
+                     reads better)",
+                    ocr::MIN_PAGE_CONFIDENCE
+                ),
+                None => format!("no text found: {only_images}, and OCR read no words on them"),
+            }));
         }
     }
     if glyphs == 0 && ocr_blocks.is_empty() {

@@ -111,16 +111,45 @@ fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
     Err(format!("{what} failed: {}", normalise_space(first)))
 }
 
+/// Below this mean word confidence (of 100) a page's OCR text is mostly wrong words (a
+/// low-resolution or blurred scan): indexing it would put noise in search and mapping, so
+/// the page is left unread and the file says why.
+pub const MIN_PAGE_CONFIDENCE: u8 = 50;
+
+/// What OCR made of a document's scanned pages.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The blocks of the pages read, in page order.
+    pub blocks: Vec<Block>,
+    /// Pages whose text was too unsure to keep, with their mean confidence.
+    pub unreadable: Vec<(u32, u8)>,
+}
+
 /// The blocks OCR reads on `pages` of the PDF in `bytes`, in page order.
-pub fn read_pages(bytes: &[u8], pages: &[u32]) -> Result<Vec<Block>, String> {
+pub fn read_pages(bytes: &[u8], pages: &[u32]) -> Result<Read, String> {
     let scratch = Scratch::new().map_err(|e| format!("cannot make a folder for OCR: {e}"))?;
     let pdf = scratch.0.join("in.pdf");
     std::fs::write(&pdf, bytes).map_err(|e| format!("cannot write a copy for OCR: {e}"))?;
-    let mut blocks = Vec::new();
+    let mut read = Read::default();
     for &page in pages {
-        blocks.extend(read_page(&pdf, &scratch.0, page)?);
+        let blocks = read_page(&pdf, &scratch.0, page)?;
+        match page_confidence(&blocks) {
+            Some(c) if c < MIN_PAGE_CONFIDENCE => read.unreadable.push((page, c)),
+            _ => read.blocks.extend(blocks),
+        }
     }
-    Ok(blocks)
+    Ok(read)
+}
+
+/// A page's mean confidence, each block weighted by its length.
+fn page_confidence(blocks: &[Block]) -> Option<u8> {
+    let (mut sum, mut weight) = (0u64, 0u64);
+    for b in blocks {
+        let n = b.text.len() as u64;
+        sum += u64::from(b.ocr_confidence.unwrap_or(0)) * n;
+        weight += n;
+    }
+    (weight > 0).then(|| (sum / weight) as u8)
 }
 
 fn read_page(pdf: &Path, dir: &Path, page: u32) -> Result<Vec<Block>, String> {
@@ -128,17 +157,7 @@ fn read_page(pdf: &Path, dir: &Path, page: u32) -> Result<Vec<Block>, String> {
     let n = page.to_string();
     run(
         Command::new("pdftoppm")
-            .args([
-                "-r",
-                DPI,
-                "-gray",
-                "-png",
-                "-singlefile",
-                "-f",
-                &n,
-                "-l",
-                &n,
-            ])
+            .args(["-r", DPI, "-gray", "-singlefile", "-f", &n, "-l", &n])
             .arg(pdf)
             .arg(&stem),
         "pdftoppm",
@@ -161,6 +180,24 @@ struct Word {
     height: u32,
     conf: f32,
     text: String,
+}
+
+/// "AI" read as "Al": in the sans-serif faces most policies are set in, a capital I and a
+/// small l are the same stroke, and Tesseract's English model prefers the letters of a
+/// word it knows. A word that is exactly "Al" (or "Al-based", "(Al)") in a policy is
+/// almost always the abbreviation, and a search for "AI" must find it.
+fn sans_serif_ai(word: &str) -> String {
+    let start = word.find(|c: char| c.is_alphanumeric()).unwrap_or(0);
+    let core = &word[start..];
+    let letters = core
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    if letters == "Al" {
+        format!("{}AI{}", &word[..start], &core[2..])
+    } else {
+        word.to_string()
+    }
 }
 
 /// Tesseract's TSV (level, page, block, paragraph, line, word, left, top, width, height,
@@ -188,7 +225,7 @@ fn blocks_of(tsv: &str, page: u32) -> Vec<Block> {
             .push(Word {
                 height: num(9),
                 conf,
-                text: text.to_string(),
+                text: sans_serif_ai(text),
             });
     }
     let line_height = |words: &[Word]| {
@@ -266,6 +303,22 @@ mod tests {
 
     fn row(block: u32, par: u32, line: u32, height: u32, conf: f32, text: &str) -> String {
         format!("5\t1\t{block}\t{par}\t{line}\t1\t0\t0\t10\t{height}\t{conf}\t{text}")
+    }
+
+    #[test]
+    fn al_is_read_as_ai() {
+        for (read, meant) in [
+            ("Al", "AI"),
+            ("(Al)", "(AI)"),
+            ("Al-based", "AI-based"),
+            ("Al,", "AI,"),
+            ("Alistair", "Alistair"),
+            ("Also", "Also"),
+            ("al", "al"),
+            ("Al2O3", "Al2O3"),
+        ] {
+            assert_eq!(sans_serif_ai(read), meant);
+        }
     }
 
     #[test]
