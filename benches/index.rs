@@ -1,19 +1,31 @@
-//! Index build and search benchmarks on a synthetic corpus of policy-like passages.
+//! Index build and search benchmarks on a synthetic corpus of policy-like passages, exact
+//! and through the approximate (HNSW) index.
 //!
 //!     cargo bench -p controlmap-index --bench index                      # 10k and 100k
-//!     BENCH_SIZES=10000,100000,1000000 cargo bench -p controlmap-index --bench index
+//!     BENCH_SIZES=100000,1000000 cargo bench -p controlmap-index --bench index
+//!     BENCH_VECTORS=uniform cargo bench -p controlmap-index --bench index  # the worst case
 //!
 //! Passages are sentences assembled from policy vocabulary (actors, duties, objects,
-//! qualifiers), so BM25 sees realistic term statistics; vectors are random unit vectors of
-//! dimension 384, so the benchmark does not wait on the model. Prints one JSON line per size.
+//! qualifiers), so BM25 sees realistic term statistics. Vectors (dimension 384) are made,
+//! not embedded, so the benchmark does not wait on the model: by default each passage's
+//! vector lies near one of 2,000 topic directions (cosine about 0.5 to it), as sentence
+//! embeddings of a policy library cluster by subject; queries are drawn the same way.
+//! `BENCH_VECTORS=uniform` draws them uniformly on the sphere instead, where neighbours
+//! are barely nearer than anything else and approximate search is at its hardest.
+//!
+//! For every size: build times, sizes on disk, latencies (p50, p95) of text, dense, control
+//! (BM25 plus the best of seven query vectors, 200 candidates each) and folder-filtered
+//! hybrid queries, exact and approximate, recall@10 of the approximate dense results
+//! against the exact ones, and the process's peak memory. Sizes under the approximate
+//! index's threshold are measured with a graph built anyway, to show the trade. One JSON
+//! line per size.
 
 use std::{
-    collections::HashSet,
     path::Path,
     time::{Duration, Instant},
 };
 
-use controlmap_index::{Filters, Fusion, Passage, TextIndex, VectorStore, fuse};
+use controlmap_index::{Filters, Fusion, IdSet, Passage, TextIndex, VectorStore, ann, fuse};
 
 const DIM: usize = 384;
 
@@ -130,11 +142,43 @@ fn passage(rng: &mut Rng, id: u64) -> Passage {
     }
 }
 
-fn unit_vector(rng: &mut Rng) -> Vec<f32> {
-    let mut v: Vec<f32> = (0..DIM).map(|_| rng.unit()).collect();
+fn normalise(mut v: Vec<f32>) -> Vec<f32> {
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter_mut().for_each(|x| *x /= n);
     v
+}
+
+fn unit_vector(rng: &mut Rng) -> Vec<f32> {
+    normalise((0..DIM).map(|_| rng.unit()).collect())
+}
+
+/// Where the vectors come from: topics (clustered, as embeddings are) or uniform.
+struct Vectors {
+    topics: Vec<Vec<f32>>,
+}
+
+impl Vectors {
+    const TOPICS: usize = 2_000;
+
+    fn new(rng: &mut Rng) -> Self {
+        let uniform = std::env::var("BENCH_VECTORS").is_ok_and(|v| v == "uniform");
+        let topics = if uniform {
+            Vec::new()
+        } else {
+            (0..Self::TOPICS).map(|_| unit_vector(rng)).collect()
+        };
+        Vectors { topics }
+    }
+
+    /// A vector near a random topic: the topic plus noise of about the same length.
+    fn draw(&self, rng: &mut Rng) -> Vec<f32> {
+        if self.topics.is_empty() {
+            return unit_vector(rng);
+        }
+        let t = &self.topics[(rng.next() % self.topics.len() as u64) as usize];
+        let noise = unit_vector(rng);
+        normalise(t.iter().zip(&noise).map(|(a, b)| a + 1.5 * b).collect())
+    }
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -174,14 +218,36 @@ fn percentiles(mut xs: Vec<Duration>) -> (f64, f64) {
     )
 }
 
+fn ms(xs: &[Duration]) -> (f64, f64) {
+    percentiles(xs.to_vec())
+}
+
+/// Share of the exact top 10 that the approximate top 10 holds.
+fn recall_at_10(
+    exact: &[controlmap_index::VectorHit],
+    approx: &[controlmap_index::VectorHit],
+) -> f64 {
+    let want: Vec<u64> = exact.iter().take(10).map(|h| h.id).collect();
+    if want.is_empty() {
+        return 1.0;
+    }
+    let got = approx
+        .iter()
+        .take(10)
+        .filter(|h| want.contains(&h.id))
+        .count();
+    got as f64 / want.len() as f64
+}
+
 fn bench(n: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ n as u64);
+    let source = Vectors::new(&mut rng);
 
     let passages: Vec<Passage> = (0..n as u64).map(|i| passage(&mut rng, i)).collect();
     let mut data = Vec::with_capacity(n * DIM);
     for _ in 0..n {
-        data.extend(unit_vector(&mut rng));
+        data.extend(source.draw(&mut rng));
     }
     let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
 
@@ -190,11 +256,56 @@ fn bench(n: usize) {
     index.replace_all(&passages).unwrap();
     let text_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    VectorStore::write(&tmp.path().join("vectors.bin"), "bench", DIM, &ids, &data).unwrap();
+    let vectors_path = tmp.path().join("vectors.bin");
+    VectorStore::write(&vectors_path, "bench", DIM, &ids, &data).unwrap();
     let vec_s = t.elapsed().as_secs_f64();
     drop(data);
     drop(passages);
-    let vectors = VectorStore::open(&tmp.path().join("vectors.bin"), Some("bench")).unwrap();
+    let rss_before_graph = peak_rss_mib();
+
+    // The graph, built whole (the threshold is the product's; the benchmark builds one at
+    // every size so the two searches can be compared).
+    let exact = VectorStore::open(&vectors_path, Some("bench")).unwrap();
+    let t = Instant::now();
+    let built = if n >= ann::MIN_VECTORS {
+        ann::sync(&exact).unwrap()
+    } else {
+        ann::build_anyway(&exact).unwrap()
+    };
+    let graph_s = t.elapsed().as_secs_f64();
+    assert!(matches!(built, ann::Synced::Built { .. }), "{built}");
+    let approx =
+        ann::Dense::open(VectorStore::open(&vectors_path, Some("bench")).unwrap()).unwrap();
+    assert!(approx.is_approximate());
+    let exact_dense = ann::Dense::exact(VectorStore::open(&vectors_path, Some("bench")).unwrap());
+    let graph_mib = std::fs::metadata(tmp.path().join("vectors.hnsw"))
+        .unwrap()
+        .len() as f64
+        / 1048576.0;
+
+    // Patching the graph after a re-run that changed 1% of the passages.
+    let changed = (n / 100).max(1);
+    let mut data: Vec<f32> = exact.data().to_vec();
+    let mut new_ids = ids.clone();
+    for (k, id) in new_ids.iter_mut().take(changed).enumerate() {
+        *id = n as u64 + k as u64;
+        data[k * DIM..(k + 1) * DIM].copy_from_slice(&source.draw(&mut rng));
+    }
+    let patched_path = tmp.path().join("patched").join("vectors.bin");
+    std::fs::create_dir_all(patched_path.parent().unwrap()).unwrap();
+    for ext in ["hnsw", "hnsw.keys", "hnsw.json"] {
+        std::fs::copy(
+            vectors_path.with_extension(ext),
+            patched_path.with_extension(ext),
+        )
+        .unwrap();
+    }
+    VectorStore::write(&patched_path, "bench", DIM, &new_ids, &data).unwrap();
+    drop(data);
+    let t = Instant::now();
+    let patched = ann::sync(&VectorStore::open(&patched_path, None).unwrap()).unwrap();
+    let update_s = t.elapsed().as_secs_f64();
+    assert!(matches!(patched, ann::Synced::Updated { .. }), "{patched}");
 
     let queries = [
         "model drift",
@@ -204,75 +315,100 @@ fn bench(n: usize) {
     ];
     let control_keywords =
         "\"impact assessment\" \"fairness\" \"individuals\" \"discrimination\" \"affected groups\"";
-    let control_vecs: Vec<Vec<f32>> = (0..7).map(|_| unit_vector(&mut rng)).collect();
-    let control_refs: Vec<&[f32]> = control_vecs.iter().map(Vec::as_slice).collect();
     let none = Filters::default();
-    let rounds = if n >= 1_000_000 { 20 } else { 50 };
+    let rounds = if n >= 1_000_000 { 40 } else { 100 };
 
-    let (mut text_t, mut dense_t, mut hybrid_t, mut filtered_t) = (vec![], vec![], vec![], vec![]);
+    #[derive(Default)]
+    struct Times {
+        text: Vec<Duration>,
+        dense: Vec<Duration>,
+        hybrid: Vec<Duration>,
+        filtered: Vec<Duration>,
+    }
+    let (mut ex, mut ap) = (Times::default(), Times::default());
+    let (mut recall_dense, mut recall_control, mut recall_filtered) = (0.0, 0.0, 0.0);
     for r in 0..rounds {
         let q = queries[r % queries.len()];
-        let t = Instant::now();
-        std::hint::black_box(index.search(q, &none, 10).unwrap());
-        text_t.push(t.elapsed());
-
-        let qv = unit_vector(&mut rng);
-        let t = Instant::now();
-        std::hint::black_box(vectors.search_max(&[&qv], 10, None));
-        dense_t.push(t.elapsed());
-
-        // A control query: keyword BM25 + best-of-seven dense, fused.
-        let t = Instant::now();
-        let text: Vec<(u64, f32)> = index
-            .search(control_keywords, &none, 200)
-            .unwrap()
-            .iter()
-            .map(|h| (h.passage.id, h.score))
-            .collect();
-        let dense: Vec<(u64, f32)> = vectors
-            .search_max(&control_refs, 200, None)
-            .iter()
-            .map(|h| (h.id, h.score))
-            .collect();
-        std::hint::black_box(fuse(&text, &dense, Fusion::Weighted { alpha: 0.7 }));
-        hybrid_t.push(t.elapsed());
-
+        let qv = source.draw(&mut rng);
+        let control_vecs: Vec<Vec<f32>> = (0..7).map(|_| source.draw(&mut rng)).collect();
+        let control_refs: Vec<&[f32]> = control_vecs.iter().map(Vec::as_slice).collect();
         let f = Filters {
             folder: Some("engineering".into()),
             ..Default::default()
         };
-        let t = Instant::now();
-        let allowed: Option<HashSet<u64>> = index.ids_matching(&f).unwrap();
-        let text: Vec<(u64, f32)> = index
-            .search(q, &f, 200)
-            .unwrap()
-            .iter()
-            .map(|h| (h.passage.id, h.score))
-            .collect();
-        let dense: Vec<(u64, f32)> = vectors
-            .search_max(&[&qv], 200, allowed.as_ref())
-            .iter()
-            .map(|h| (h.id, h.score))
-            .collect();
-        std::hint::black_box(fuse(&text, &dense, Fusion::default()));
-        filtered_t.push(t.elapsed());
+        let mut results = Vec::new();
+        for (store, times) in [(&exact_dense, &mut ex), (&approx, &mut ap)] {
+            let t = Instant::now();
+            std::hint::black_box(index.search(q, &none, 10).unwrap());
+            times.text.push(t.elapsed());
+
+            let t = Instant::now();
+            let dense_hits = store.search_max(&[&qv], 10, None);
+            times.dense.push(t.elapsed());
+
+            // A control query: keyword BM25 + best-of-seven dense, fused.
+            let t = Instant::now();
+            let text: Vec<(u64, f32)> = index
+                .search(control_keywords, &none, 200)
+                .unwrap()
+                .iter()
+                .map(|h| (h.passage.id, h.score))
+                .collect();
+            let control_hits = store.search_max(&control_refs, 200, None);
+            let dense: Vec<(u64, f32)> = control_hits.iter().map(|h| (h.id, h.score)).collect();
+            std::hint::black_box(fuse(&text, &dense, Fusion::Weighted { alpha: 0.7 }));
+            times.hybrid.push(t.elapsed());
+
+            let t = Instant::now();
+            let allowed: Option<IdSet> = index.ids_matching(&f).unwrap();
+            let text: Vec<(u64, f32)> = index
+                .search(q, &f, 200)
+                .unwrap()
+                .iter()
+                .map(|h| (h.passage.id, h.score))
+                .collect();
+            let filtered_hits = store.search_max(&[&qv], 200, allowed.as_ref());
+            let dense: Vec<(u64, f32)> = filtered_hits.iter().map(|h| (h.id, h.score)).collect();
+            std::hint::black_box(fuse(&text, &dense, Fusion::default()));
+            times.filtered.push(t.elapsed());
+            results.push((dense_hits, control_hits, filtered_hits));
+        }
+        let (e, a) = (&results[0], &results[1]);
+        recall_dense += recall_at_10(&e.0, &a.0);
+        recall_control += recall_at_10(&e.1, &a.1);
+        recall_filtered += recall_at_10(&e.2, &a.2);
     }
-    let (tp50, tp95) = percentiles(text_t);
-    let (dp50, dp95) = percentiles(dense_t);
-    let (hp50, hp95) = percentiles(hybrid_t);
-    let (fp50, fp95) = percentiles(filtered_t);
+    let rounds_f = rounds as f64;
+    let line = |t: &Times| {
+        let (tp50, tp95) = ms(&t.text);
+        let (dp50, dp95) = ms(&t.dense);
+        let (hp50, hp95) = ms(&t.hybrid);
+        let (fp50, fp95) = ms(&t.filtered);
+        format!(
+            "{{\"text_ms_p50\": {tp50:.2}, \"text_ms_p95\": {tp95:.2}, \"dense_ms_p50\": {dp50:.2}, \"dense_ms_p95\": {dp95:.2}, \
+             \"control_hybrid_ms_p50\": {hp50:.2}, \"control_hybrid_ms_p95\": {hp95:.2}, \
+             \"filtered_hybrid_ms_p50\": {fp50:.2}, \"filtered_hybrid_ms_p95\": {fp95:.2}}}"
+        )
+    };
     println!(
-        "{{\"passages\": {n}, \"build_text_s\": {text_s:.2}, \"build_vectors_s\": {vec_s:.2}, \"build_passages_per_s\": {:.0}, \
-         \"index_mib\": {:.1}, \"vectors_mib\": {:.1}, \
-         \"text_ms_p50\": {tp50:.2}, \"text_ms_p95\": {tp95:.2}, \"dense_ms_p50\": {dp50:.2}, \"dense_ms_p95\": {dp95:.2}, \
-         \"control_hybrid_ms_p50\": {hp50:.2}, \"control_hybrid_ms_p95\": {hp95:.2}, \
-         \"filtered_hybrid_ms_p50\": {fp50:.2}, \"filtered_hybrid_ms_p95\": {fp95:.2}, \"peak_rss_mib\": {:.0}}}",
-        n as f64 / (text_s + vec_s),
+        "{{\"passages\": {n}, \"vectors\": \"{}\", \"threads\": {}, \"build_text_s\": {text_s:.2}, \"build_vectors_s\": {vec_s:.2}, \
+         \"build_graph_s\": {graph_s:.2}, \"update_graph_1pct_s\": {update_s:.2}, \
+         \"index_mib\": {:.1}, \"vectors_mib\": {:.1}, \"graph_mib\": {graph_mib:.1}, \
+         \"recall_at_10_dense\": {:.4}, \"recall_at_10_control\": {:.4}, \"recall_at_10_filtered\": {:.4}, \
+         \"exact\": {}, \"approximate\": {}, \"peak_rss_mib_before_graph\": {rss_before_graph:.0}, \"peak_rss_mib\": {:.0}}}",
+        if source.topics.is_empty() {
+            "uniform"
+        } else {
+            "topics"
+        },
+        rayon::current_num_threads(),
         dir_size(&tmp.path().join("index")) as f64 / 1048576.0,
-        std::fs::metadata(tmp.path().join("vectors.bin"))
-            .unwrap()
-            .len() as f64
-            / 1048576.0,
+        std::fs::metadata(&vectors_path).unwrap().len() as f64 / 1048576.0,
+        recall_dense / rounds_f,
+        recall_control / rounds_f,
+        recall_filtered / rounds_f,
+        line(&ex),
+        line(&ap),
         peak_rss_mib()
     );
 }

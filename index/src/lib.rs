@@ -24,13 +24,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod ann;
 mod error;
 mod hybrid;
+mod ids;
 mod read_only;
 mod text;
 mod vectors;
 
+pub use ann::{Dense, Synced};
 pub use error::{Error, Result};
 pub use hybrid::{Fused, Fusion, fuse};
+pub use ids::IdSet;
 pub use text::{Filters, Passage, Snippet, TextHit, TextIndex};
 pub use vectors::{VectorHit, VectorStore, dot};

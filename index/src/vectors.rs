@@ -5,15 +5,19 @@
 //! `count` `u64` passage ids, then `count × dim` `f32` values, row-major.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     io::Write,
     path::{Path, PathBuf},
+    sync::OnceLock,
 };
 
 use memmap2::Mmap;
 use rayon::prelude::*;
 
-use crate::{Error, Result};
+use crate::{
+    Error, Result,
+    ids::{IdHasher, IdSet},
+};
 
 const MAGIC: &[u8; 8] = b"CMVEC001";
 const ALIGN: usize = 64;
@@ -25,6 +29,9 @@ pub struct VectorHit {
     pub score: f32,
 }
 
+/// Row numbers by passage id.
+type Rows = HashMap<u64, u32, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// A read-only, memory-mapped set of vectors with the passage ids they belong to.
 #[derive(Debug)]
 pub struct VectorStore {
@@ -35,6 +42,8 @@ pub struct VectorStore {
     count: usize,
     ids_at: usize,
     data_at: usize,
+    /// Built on first use, by the searches that look rows up by id.
+    rows: OnceLock<Rows>,
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> Error {
@@ -131,6 +140,18 @@ impl VectorStore {
             count,
             ids_at,
             data_at,
+            rows: OnceLock::new(),
+        })
+    }
+
+    /// Row numbers by passage id, built once.
+    pub(crate) fn rows_by_id(&self) -> &Rows {
+        self.rows.get_or_init(|| {
+            let mut rows = Rows::with_capacity_and_hasher(self.count, Default::default());
+            for i in 0..self.count {
+                rows.insert(self.id(i), i as u32);
+            }
+            rows
         })
     }
 
@@ -190,19 +211,25 @@ impl VectorStore {
     }
 
     /// The `k` rows whose best dot product with any of `queries` is highest, among the ids in
-    /// `allowed` when given. Exact (brute-force) search, in parallel over rows; an ANN index
-    /// can replace this behind the same signature when corpora outgrow it.
+    /// `allowed` when given. Exact: every row scored, in parallel (or, for a narrow filter,
+    /// only the allowed rows); [`crate::ann::Dense`] goes through a graph when there is one.
     pub fn search_max(
         &self,
         queries: &[&[f32]],
         k: usize,
-        allowed: Option<&HashSet<u64>>,
+        allowed: Option<&IdSet>,
     ) -> Vec<VectorHit> {
         for q in queries {
             assert_eq!(q.len(), self.dim, "query dimension");
         }
         if self.count == 0 || queries.is_empty() || k == 0 {
             return Vec::new();
+        }
+        if let Some(a) = allowed
+            && a.len() < self.count / 8
+        {
+            // A narrow filter: look its rows up rather than test every row.
+            return self.search_max_among(queries, k, a);
         }
         let data = self.data();
         let mut hits: Vec<VectorHit> = data
@@ -227,6 +254,34 @@ impl VectorStore {
         hits.select_nth_unstable_by(k - 1, |a, b| b.score.total_cmp(&a.score));
         hits.truncate(k);
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits
+    }
+
+    /// Exact search among the `allowed` ids only, looked up by id rather than scanning
+    /// every row.
+    pub fn search_max_among(
+        &self,
+        queries: &[&[f32]],
+        k: usize,
+        allowed: &IdSet,
+    ) -> Vec<VectorHit> {
+        let rows = self.rows_by_id();
+        let data = self.data();
+        let dim = self.dim();
+        let mut hits: Vec<VectorHit> = allowed
+            .par_iter()
+            .filter_map(|id| {
+                let &row = rows.get(id)?;
+                let v = &data[row as usize * dim..(row as usize + 1) * dim];
+                let score = queries
+                    .iter()
+                    .map(|q| dot(v, q))
+                    .fold(f32::NEG_INFINITY, f32::max);
+                Some(VectorHit { id: *id, score })
+            })
+            .collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        hits.truncate(k);
         hits
     }
 }
@@ -322,7 +377,7 @@ mod tests {
         let hits = s.search_max(&[&[1.0, 0.0], &[0.0, 1.0]], 3, None);
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>()[2], 30);
         assert!((hits[0].score - 1.0).abs() < 1e-6 && (hits[1].score - 1.0).abs() < 1e-6);
-        let allowed = HashSet::from([30]);
+        let allowed: IdSet = [30].into_iter().collect();
         let hits = s.search_max(&[&[1.0, 0.0]], 3, Some(&allowed));
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].id, 30);

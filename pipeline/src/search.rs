@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use controlmap_index::{Filters, Fusion, TextIndex, VectorStore, fuse};
+use controlmap_index::{Dense, Filters, Fusion, TextIndex, VectorStore, fuse};
 use controlmap_models::Embedder;
 use serde::Serialize;
 
@@ -107,7 +107,7 @@ pub struct Engine {
     workspace: PathBuf,
     catalog: Catalog,
     index: TextIndex,
-    vectors: VectorStore,
+    vectors: Dense,
     embedder: Box<dyn Embedder>,
     /// Each document's review status, judged when the workspace was opened (`serve` opens
     /// it again when `report.json` changes).
@@ -131,6 +131,7 @@ impl Engine {
             &workspace.join(workspace::VECTORS),
             Some(embedder.model_id()),
         )?;
+        let vectors = Dense::open(vectors)?;
         let index = TextIndex::open_read_only(&workspace.join(workspace::INDEX_DIR))?;
         Ok(Engine {
             workspace: workspace.to_path_buf(),
@@ -199,7 +200,7 @@ fn document_statuses(workspace: &Path) -> HashMap<String, String> {
 #[allow(clippy::too_many_arguments)]
 pub fn search(
     index: &TextIndex,
-    vectors: &VectorStore,
+    vectors: &Dense,
     embedder: &dyn Embedder,
     texts: &[String],
     bm25_query: &str,

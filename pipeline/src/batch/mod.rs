@@ -8,6 +8,7 @@
 //!   the report built.
 
 mod read;
+pub mod shard;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -69,6 +70,9 @@ pub struct RunOptions {
     pub precision: Option<PrecisionUsed>,
     /// The day documents are judged on, their review cycle, how their dates read.
     pub freshness: report::Asked,
+    /// Take the documents from shards' files (`controlmap shard merge`) instead of reading
+    /// the folder.
+    pub shards: Option<shard::ShardInput>,
 }
 
 /// The policy folder exists and is a folder: checked by the face before it loads the model,
@@ -152,13 +156,12 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     let old_vectors = VectorStore::open(&vectors_path, Some(embedder.model_id())).ok();
     // Reusing passages needs the manifest and the vectors to agree; an index that does not
     // agree with them (rebuilt, or damaged) is filled again whole from them.
-    let reuse = old_vectors
-        .as_ref()
-        .is_some_and(|v| v.len() == old.passage_count());
+    let reuse = opts.shards.is_none()
+        && old_vectors
+            .as_ref()
+            .is_some_and(|v| v.len() == old.passage_count());
     let index_agrees = index.len() as usize == old.passage_count();
 
-    let found = walk(&opts.policy_dir)
-        .with_context(|| format!("cannot read {}", opts.policy_dir.display()))?;
     let chunk_opts = ChunkOptions {
         max_tokens: embedder.max_tokens(),
         ..Default::default()
@@ -178,39 +181,53 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     } else {
         HashMap::new()
     };
-
-    // Parse and chunk in parallel, and embed as the passages come, in the walk's order: at
-    // most a few files' passages and one embedding chunk are waiting at any time, so memory
-    // grows with the passages' records and vectors only, not with documents' text.
-    let threads = rayon::current_num_threads();
-    let pb = bar(found.files.len() as u64, "reading");
     let dim = embedder.dim();
-    let mut stream =
-        read::Stream::new(embedder, old_vectors.as_ref(), &old_rows, found.files.len());
-    for_each_ordered(
-        &found.files,
-        threads,
-        READ_AHEAD_PER_THREAD * threads,
-        |f| read::read_file(f, &old_records, &opts.parse, chunk_opts, &count),
-        |_, (outcome, record, unchanged)| {
-            stream.take(outcome, record, unchanged)?;
-            pb.inc(1);
-            pb.set_message(format!("{} passages embedded", stream.embedded));
-            Ok::<(), crate::error::Error>(())
-        },
-    )?;
-    stream.flush()?;
-    pb.finish_and_clear();
-    drop(old_records);
-    let read::Stream {
-        docs,
-        mut outcomes,
-        changed,
-        embed_secs,
-        ..
-    } = stream;
 
-    for (rel, reason) in found.skipped {
+    let (docs, mut outcomes, changed, embed_secs, skipped) = match &opts.shards {
+        Some(input) => {
+            // A merge: the shards' workers read the files.
+            let loaded = shard::load(input, embedder.model_id(), dim)?;
+            let changed: Vec<String> = loaded.docs.keys().cloned().collect();
+            (loaded.docs, loaded.outcomes, changed, 0.0, loaded.skipped)
+        }
+        None => {
+            let found = walk(&opts.policy_dir)
+                .with_context(|| format!("cannot read {}", opts.policy_dir.display()))?;
+            // Parse and chunk in parallel, and embed as the passages come, in the walk's
+            // order: at most a few files' passages and one embedding chunk are waiting at any
+            // time, so memory grows with the passages' records and vectors only, not with
+            // documents' text.
+            let threads = rayon::current_num_threads();
+            let pb = bar(found.files.len() as u64, "reading");
+            let mut stream =
+                read::Stream::new(embedder, old_vectors.as_ref(), &old_rows, found.files.len());
+            for_each_ordered(
+                &found.files,
+                threads,
+                READ_AHEAD_PER_THREAD * threads,
+                |f| read::read_file(f, &old_records, &opts.parse, chunk_opts, &count),
+                |_, (outcome, record, unchanged)| {
+                    stream.take(outcome, record, unchanged)?;
+                    pb.inc(1);
+                    pb.set_message(format!("{} passages embedded", stream.embedded));
+                    Ok::<(), crate::error::Error>(())
+                },
+            )?;
+            stream.flush()?;
+            pb.finish_and_clear();
+            let read::Stream {
+                docs,
+                outcomes,
+                changed,
+                embed_secs,
+                ..
+            } = stream;
+            (docs, outcomes, changed, embed_secs, found.skipped)
+        }
+    };
+    drop(old_records);
+
+    for (rel, reason) in skipped {
         outcomes.push(FileOutcome {
             path: rel,
             outcome: "skipped".into(),
@@ -301,6 +318,12 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         &ids,
         vectors.as_slice(),
     )?;
+    // Large workspaces search through an approximate index beside the vectors; a re-run
+    // patches it with the passages that changed.
+    let synced = controlmap_index::ann::sync(&VectorStore::open(&vectors_path, None)?)?;
+    if synced != controlmap_index::Synced::Exact {
+        note(format_args!("{synced}"));
+    }
     manifest.save(workspace)?;
     timings.index = t.elapsed().as_secs_f64();
 
@@ -548,6 +571,7 @@ mod tests {
             learn: Vec::new(),
             precision: None,
             freshness: Default::default(),
+            shards: None,
         }
     }
 

@@ -101,6 +101,13 @@ pub enum Command {
     /// Example: controlmap export oscal --workspace /tmp/ws --out oscal --catalog corpora/catalogs/nist-ai-rmf.yaml
     Export(ExportCommandArgs),
 
+    /// Run over a cluster: split a folder into shards, read one shard into a file, merge
+    /// the shards' files into one workspace (scripts/ray-run drives these on Ray).
+    ///
+    /// Example: controlmap shard plan corpora/sample-org --shards 4 --out /tmp/plan
+    #[command(subcommand)]
+    Shard(ShardCommand),
+
     /// Parses one file and prints the document as JSON: the worker process `run` starts
     /// for each PDF and DOCX, so a parser crash or endless loop costs only that file.
     #[command(name = "parse-worker", hide = true)]
@@ -246,6 +253,32 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub crosswalk: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub parse: ParseArgs,
+
+    /// Exit with code 1 when a control has no evidence and is not marked not applicable.
+    #[arg(long)]
+    pub fail_on_gaps: bool,
+
+    #[command(flatten)]
+    pub freshness: FreshnessArgs,
+
+    /// Map every document, also those that mention none of the catalog's scope terms (for
+    /// the built-in catalog: AI, machine learning, model, algorithm and the like). By default
+    /// such documents are indexed and searchable but evidence for nothing.
+    #[arg(long)]
+    pub all_documents: bool,
+
+    /// Labelled passages the mapper learns your labelling from (JSON: `{"items": [{"id",
+    /// "text", "annex_a": [control IDs]}]}`, as `eval --gold` reads). Repeatable. Check with
+    /// `controlmap eval --gold FILE --cv 5` that it helps on your labels first.
+    #[arg(long, value_name = "FILE")]
+    pub learn: Vec<PathBuf>,
+}
+
+/// How files are read: size and time limits, memory, OCR.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ParseArgs {
     /// Files larger than this many bytes are skipped.
     #[arg(long, default_value_t = crate::ingest::parse::DEFAULT_MAX_BYTES)]
     pub max_file_size: u64,
@@ -262,29 +295,61 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_memory: Option<u64>,
 
-    /// Exit with code 1 when a control has no evidence and is not marked not applicable.
-    #[arg(long)]
-    pub fail_on_gaps: bool,
-
     /// Leave scanned pages unread. By default pages without a text layer are read by OCR
     /// (Tesseract) when it is installed.
     #[arg(long)]
     pub no_ocr: bool,
+}
 
-    #[command(flatten)]
-    pub freshness: FreshnessArgs,
+/// A run split over machines: plan the shards, read one, merge them (scripts/ray-run drives
+/// these on a Ray cluster).
+#[derive(Debug, clap::Subcommand)]
+pub enum ShardCommand {
+    /// Split a policy folder's files into shards: PLAN_DIR/plan.json and one file list per
+    /// shard (shard-0000.txt: paths relative to the folder, one per line).
+    Plan {
+        /// The policy folder.
+        dir: PathBuf,
+        /// How many shards (fewer when there are fewer files).
+        #[arg(long, default_value_t = 4)]
+        shards: usize,
+        /// The folder to write the plan into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Parse and embed one shard's files into one Arrow IPC file (docs/shard-format.md).
+    Work(ShardWorkArgs),
+    /// Build a workspace from every shard's file: index, vectors, mapping and reports, as
+    /// `controlmap run` would have made them from the folder.
+    Merge(ShardMergeArgs),
+}
 
-    /// Map every document, also those that mention none of the catalog's scope terms (for
-    /// the built-in catalog: AI, machine learning, model, algorithm and the like). By default
-    /// such documents are indexed and searchable but evidence for nothing.
+#[derive(Debug, clap::Args)]
+pub struct ShardWorkArgs {
+    /// The policy folder the list's paths are relative to.
+    pub dir: PathBuf,
+    /// The shard's file list (from `shard plan`).
     #[arg(long)]
-    pub all_documents: bool,
+    pub files: PathBuf,
+    /// The Arrow IPC file to write (written whole, then renamed into place).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
 
-    /// Labelled passages the mapper learns your labelling from (JSON: `{"items": [{"id",
-    /// "text", "annex_a": [control IDs]}]}`, as `eval --gold` reads). Repeatable. Check with
-    /// `controlmap eval --gold FILE --cv 5` that it helps on your labels first.
-    #[arg(long, value_name = "FILE")]
-    pub learn: Vec<PathBuf>,
+#[derive(Debug, clap::Args)]
+pub struct ShardMergeArgs {
+    /// The plan's folder (from `shard plan`).
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The folder holding every shard's file (shard-0000.arrow, …).
+    #[arg(long)]
+    pub shards: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, clap::Args)]

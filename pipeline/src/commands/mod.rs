@@ -8,7 +8,7 @@ use clap::Parser;
 use controlmap_models::{BertEmbedder, EmbedderOptions, ModelSearch, Precision, locate_model};
 
 use crate::{
-    cli::{Cli, ColorChoice, Command, ModelArgs, RunArgs},
+    cli::{Cli, ColorChoice, Command, ModelArgs, ParseArgs, RunArgs},
     precision::{self, Chosen},
 };
 
@@ -21,6 +21,7 @@ pub mod review;
 pub mod run;
 pub mod search;
 pub mod serve;
+pub mod shard;
 pub mod tune;
 
 /// The work is done, with findings the user asked to fail on (`--fail-on-gaps`): exit code 1,
@@ -47,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Review(args) => review::run(args, &cli),
         Command::Serve(args) => serve::run(args, &cli),
         Command::Tune(args) => tune::run(args, &cli),
+        Command::Shard(args) => shard::run(args, &cli),
         Command::ParseWorker(args) => parse_worker::run(args),
     };
     match result {
@@ -103,9 +105,16 @@ impl ModelArgs {
 }
 
 impl RunArgs {
-    /// How `run` reads files: the limits given, and PDF/DOCX in worker processes of this
-    /// same program.
+    /// How `run` reads files.
     pub fn parse_options(&self) -> crate::ingest::parse::ParseOptions {
+        self.parse.options()
+    }
+}
+
+impl ParseArgs {
+    /// How files are read: the limits given, and PDF/DOCX in worker processes of this same
+    /// program.
+    pub fn options(&self) -> crate::ingest::parse::ParseOptions {
         crate::ingest::parse::ParseOptions {
             max_bytes: self.max_file_size,
             timeout: (self.parse_timeout > 0)

@@ -5,7 +5,7 @@ use anyhow::Result;
 use controlmap_models::Embedder;
 
 use crate::{
-    batch::{self, RunOptions},
+    batch::{self, RunOptions, shard::ShardInput},
     cli::{Cli, RunArgs},
     frameworks::{Frameworks, Selection},
     messages::note,
@@ -13,6 +13,12 @@ use crate::{
 };
 
 pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
+    run_with(args, cli, None)
+}
+
+/// `run`, or with `shards` the merge of shards' files (`controlmap shard merge`): the same
+/// options, outputs and exit codes.
+pub fn run_with(args: &RunArgs, cli: &Cli, shards: Option<ShardInput>) -> Result<()> {
     // A wrong folder, or a decision store that cannot be read, should stop us before the
     // model loads.
     batch::check_policy_dir(&args.dir)?;
@@ -47,6 +53,7 @@ pub fn run(args: &RunArgs, cli: &Cli) -> Result<()> {
         learn: args.learn.clone(),
         precision: Some(chosen.used),
         freshness: args.freshness.asked(),
+        shards,
     };
     let written = batch::run(&opts, &embedder)?;
     super::report::print(&written, args.format, cli)?;
