@@ -319,10 +319,14 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         vectors.as_slice(),
     )?;
     // Large workspaces search through an approximate index beside the vectors; a re-run
-    // patches it with the passages that changed.
-    let synced = controlmap_index::ann::sync(&VectorStore::open(&vectors_path, None)?)?;
-    if synced != controlmap_index::Synced::Exact {
-        note(format_args!("{synced}"));
+    // patches it with the passages that changed. Only a saving of time: when it cannot be
+    // made, search stays exact and the run goes on.
+    match controlmap_index::ann::sync(&VectorStore::open(&vectors_path, None)?) {
+        Ok(controlmap_index::Synced::Exact) => {}
+        Ok(synced) => note(format_args!("{synced}")),
+        Err(e) => note(format_args!(
+            "note: no approximate index ({e}); search stays exact"
+        )),
     }
     manifest.save(workspace)?;
     timings.index = t.elapsed().as_secs_f64();
