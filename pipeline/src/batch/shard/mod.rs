@@ -1,6 +1,6 @@
 //! A run split over machines. `plan` walks the folder once and cuts its files into shards;
 //! `work` reads one shard (parse, chunk, embed: the part whose cost grows with the folder)
-//! into one Arrow IPC file ([`file`], its schema in `docs/shard-format.md`); [`load`] reads
+//! into one Arrow IPC file (`file.rs`, its schema in `docs/shard-format.md`); `load` reads
 //! every shard's file back as the documents, vectors and file outcomes that
 //! [`super::run`] would have read from the folder, so the merge maps and reports exactly as
 //! a single run does. Workers keep no state: a shard that failed is run again from its list.
