@@ -656,3 +656,74 @@ fn masking_keeps_words_and_ids_and_hides_figures() {
         "A.6.2.4 #.## p.3 3fa9c2d1:A.2.2 [WS]/report.json 31 files"
     );
 }
+
+/// Above the threshold (lowered for the test) a run builds the approximate index, search
+/// goes through it and finds what exact search finds, a re-run that changes one file
+/// patches it, and a workspace back under the threshold loses it.
+#[test]
+fn a_large_enough_workspace_searches_through_a_graph_that_re_runs_patch() {
+    let t = tempfile::tempdir().unwrap();
+    let corpus = t.path().join("corpus");
+    common::copy_dir(&repo().join("corpora/sample-org"), &corpus);
+    let ws = t.path().join("ws");
+    let run = |min: Option<&str>| {
+        let mut c = controlmap();
+        c.args(["run", "--format", "json", "--workspace"])
+            .arg(&ws)
+            .arg(&corpus);
+        if let Some(m) = min {
+            c.env("CONTROLMAP_TEST_ANN_MIN", m);
+        }
+        String::from_utf8(ok(&mut c).stderr).unwrap()
+    };
+    let stderr = run(Some("100"));
+    assert!(stderr.contains("approximate index built"), "{stderr}");
+    for f in ["vectors.hnsw", "vectors.hnsw.keys", "vectors.hnsw.json"] {
+        assert!(ws.join(f).is_file(), "{f}");
+    }
+    // The same passages as exact search over the same vectors (the shared workspace).
+    let ids = |hits: &[Value]| -> Vec<u64> {
+        hits.iter()
+            .map(|h| h["passage_id"].as_u64().unwrap())
+            .collect()
+    };
+    for args in [
+        &["--control", "A.6.2.4", "--limit", "10"][..],
+        &["model drift monitoring", "--limit", "10"],
+        &["supplier", "--folder", "procurement", "--limit", "5"],
+    ] {
+        let (graph, exact) = (search_json(&ws, args), search_json(workspace(), args));
+        let (g, e) = (ids(&graph), ids(&exact));
+        assert_eq!(g.first(), e.first(), "{args:?}");
+        let shared = g.iter().filter(|id| e.contains(id)).count();
+        assert!(shared + 1 >= e.len(), "{args:?}: {g:?} vs {e:?}");
+    }
+
+    // One file changed: its passages are swapped in the graph, not the whole graph rebuilt.
+    let policy = corpus.join("operations/logging-and-retention-standard.md");
+    let mut text = fs_err::read_to_string(&policy).unwrap();
+    text.push_str("\n\n## Model audit trail\n\nEvery inference of a production model is logged with its model version and input hash, and kept for seven years.\n");
+    fs_err::write(&policy, text).unwrap();
+    let stderr = run(Some("100"));
+    assert!(stderr.contains("approximate index updated"), "{stderr}");
+    let hits = search_json(
+        &ws,
+        &["inference logged with its model version", "--limit", "3"],
+    );
+    assert!(
+        hits.iter()
+            .any(|h| h["text"].as_str().unwrap().contains("input hash")),
+        "{hits:?}"
+    );
+
+    // Under the threshold again: the graph is removed and search is exact.
+    run(None);
+    assert!(!ws.join("vectors.hnsw").exists());
+    assert_eq!(
+        ids(&search_json(&ws, &["--control", "A.6.2.4", "--limit", "5"])),
+        ids(&search_json(
+            workspace(),
+            &["--control", "A.6.2.4", "--limit", "5"]
+        ))
+    );
+}

@@ -244,7 +244,9 @@ pub fn build_anyway(store: &VectorStore) -> Result<Synced> {
     sync_above(store, 1)
 }
 
-fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
+/// [`sync`] with another threshold than [`MIN_VECTORS`] (tests of a whole run use a small
+/// one).
+pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
     let (graph_path, keys_path, meta_path) = paths(store.path());
     if store.len() < min_vectors {
         for p in [&meta_path, &graph_path, &keys_path] {

@@ -321,7 +321,10 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
     // Large workspaces search through an approximate index beside the vectors; a re-run
     // patches it with the passages that changed. Only a saving of time: when it cannot be
     // made, search stays exact and the run goes on.
-    match controlmap_index::ann::sync(&VectorStore::open(&vectors_path, None)?) {
+    match controlmap_index::ann::sync_above(
+        &VectorStore::open(&vectors_path, None)?,
+        ann_threshold(),
+    ) {
         Ok(controlmap_index::Synced::Exact) => {}
         Ok(synced) => note(format_args!("{synced}")),
         Err(e) => note(format_args!(
@@ -446,6 +449,19 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
 
     // Every output, with the reviewers' decisions applied, as `controlmap report` writes them.
     report::write_outputs(workspace, &opts.freshness)
+}
+
+/// How many passages a workspace needs before it gets an approximate index. The test aids
+/// let a test set it (`CONTROLMAP_TEST_ANN_MIN`), so a run over the small sample builds one.
+fn ann_threshold() -> usize {
+    #[cfg(feature = "test-aids")]
+    if let Some(n) = std::env::var("CONTROLMAP_TEST_ANN_MIN")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    controlmap_index::ann::MIN_VECTORS
 }
 
 /// The reviewers' decisions so far teach the mapper: accepted passages become the
