@@ -11,7 +11,10 @@
 //! vector lies near one of 2,000 topic directions (cosine about 0.5 to it), as sentence
 //! embeddings of a policy library cluster by subject; queries are drawn the same way.
 //! `BENCH_VECTORS=uniform` draws them uniformly on the sphere instead, where neighbours
-//! are barely nearer than anything else and approximate search is at its hardest.
+//! are barely nearer than anything else and approximate search is at its hardest;
+//! `BENCH_VECTORS=npy:FILE` takes real embeddings (`controlmap embed --output FILE.npy`):
+//! the last 1,000 rows are the queries, the rows before them the passages (BENCH_SIZES at
+//! most the rows less 1,000, less 1 % for the patch).
 //!
 //! For every size: build times, sizes on disk, latencies (p50, p95) of text, dense, control
 //! (BM25 plus the best of seven query vectors, 200 candidates each) and folder-filtered
@@ -152,26 +155,81 @@ fn unit_vector(rng: &mut Rng) -> Vec<f32> {
     normalise((0..DIM).map(|_| rng.unit()).collect())
 }
 
-/// Where the vectors come from: topics (clustered, as embeddings are) or uniform.
+/// Where the vectors come from: topics (clustered, as embeddings are), uniform, or the rows
+/// of an embedded file (`BENCH_VECTORS=npy:FILE`, as `controlmap embed --output FILE.npy`
+/// writes it; its last 1,000 rows are the queries, the others the passages, in order).
 struct Vectors {
     topics: Vec<Vec<f32>>,
+    rows: Vec<Vec<f32>>,
+    next: std::cell::Cell<usize>,
+}
+
+/// The rows of a float32 `.npy` file.
+fn read_npy(path: &str) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).expect("BENCH_VECTORS=npy:FILE names a readable file");
+    assert_eq!(&bytes[..6], b"\x93NUMPY", "not a .npy file");
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let data = &bytes[10 + header_len..];
+    data.chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect::<Vec<f32>>()
+        .chunks_exact(DIM)
+        .map(<[f32]>::to_vec)
+        .collect()
 }
 
 impl Vectors {
     const TOPICS: usize = 2_000;
 
+    const QUERY_ROWS: usize = 1_000;
+
     fn new(rng: &mut Rng) -> Self {
-        let uniform = std::env::var("BENCH_VECTORS").is_ok_and(|v| v == "uniform");
-        let topics = if uniform {
+        let kind = std::env::var("BENCH_VECTORS").unwrap_or_default();
+        let rows = match kind.strip_prefix("npy:") {
+            Some(path) => read_npy(path),
+            None => Vec::new(),
+        };
+        let topics = if kind == "uniform" || !rows.is_empty() {
             Vec::new()
         } else {
             (0..Self::TOPICS).map(|_| unit_vector(rng)).collect()
         };
-        Vectors { topics }
+        Vectors {
+            topics,
+            rows,
+            next: std::cell::Cell::new(0),
+        }
     }
 
-    /// A vector near a random topic: the topic plus noise of about the same length.
+    fn name(&self) -> &'static str {
+        match (self.rows.is_empty(), self.topics.is_empty()) {
+            (false, _) => "embedded",
+            (true, false) => "topics",
+            (true, true) => "uniform",
+        }
+    }
+
+    /// A query vector: drawn as passages are, or one of an embedded file's query rows.
+    fn query(&self, rng: &mut Rng) -> Vec<f32> {
+        if self.rows.is_empty() {
+            return self.draw(rng);
+        }
+        let tail = self.rows.len() - Self::QUERY_ROWS;
+        self.rows[tail + (rng.next() % Self::QUERY_ROWS as u64) as usize].clone()
+    }
+
+    /// A passage's vector: near a random topic (the topic plus noise of about the same
+    /// length), uniform, or an embedded file's next row.
     fn draw(&self, rng: &mut Rng) -> Vec<f32> {
+        if !self.rows.is_empty() {
+            let i = self.next.get();
+            assert!(
+                i < self.rows.len() - Self::QUERY_ROWS,
+                "the file has fewer rows than BENCH_SIZES asks for"
+            );
+            self.next.set(i + 1);
+            return self.rows[i].clone();
+        }
         if self.topics.is_empty() {
             return unit_vector(rng);
         }
@@ -303,7 +361,11 @@ fn bench(n: usize) {
     VectorStore::write(&patched_path, "bench", DIM, &new_ids, &data).unwrap();
     drop(data);
     let t = Instant::now();
-    let patched = ann::sync(&VectorStore::open(&patched_path, None).unwrap()).unwrap();
+    let patched = ann::sync_above(
+        &VectorStore::open(&patched_path, None).unwrap(),
+        ann::MIN_VECTORS.min(n),
+    )
+    .unwrap();
     let update_s = t.elapsed().as_secs_f64();
     assert!(matches!(patched, ann::Synced::Updated { .. }), "{patched}");
 
@@ -329,8 +391,8 @@ fn bench(n: usize) {
     let (mut recall_dense, mut recall_control, mut recall_filtered) = (0.0, 0.0, 0.0);
     for r in 0..rounds {
         let q = queries[r % queries.len()];
-        let qv = source.draw(&mut rng);
-        let control_vecs: Vec<Vec<f32>> = (0..7).map(|_| source.draw(&mut rng)).collect();
+        let qv = source.query(&mut rng);
+        let control_vecs: Vec<Vec<f32>> = (0..7).map(|_| source.query(&mut rng)).collect();
         let control_refs: Vec<&[f32]> = control_vecs.iter().map(Vec::as_slice).collect();
         let f = Filters {
             folder: Some("engineering".into()),
@@ -396,11 +458,7 @@ fn bench(n: usize) {
          \"index_mib\": {:.1}, \"vectors_mib\": {:.1}, \"graph_mib\": {graph_mib:.1}, \
          \"recall_at_10_dense\": {:.4}, \"recall_at_10_control\": {:.4}, \"recall_at_10_filtered\": {:.4}, \
          \"exact\": {}, \"approximate\": {}, \"peak_rss_mib_before_graph\": {rss_before_graph:.0}, \"peak_rss_mib\": {:.0}}}",
-        if source.topics.is_empty() {
-            "uniform"
-        } else {
-            "topics"
-        },
+        source.name(),
         rayon::current_num_threads(),
         dir_size(&tmp.path().join("index")) as f64 / 1048576.0,
         std::fs::metadata(&vectors_path).unwrap().len() as f64 / 1048576.0,
