@@ -159,6 +159,23 @@ fn plan_work_and_merge_by_hand_give_the_single_runs_report() {
         err.contains("shard-0001.arrow does not hold the files"),
         "{err}"
     );
+
+    // Nor is a file that is not a shard's (garbage, here): an error naming it, no panic.
+    fs_err::write(shards.join("shard-0001.arrow"), b"ARROW1 but not really").unwrap();
+    let err = fails(
+        controlmap()
+            .args(["shard", "merge", "-q", "--plan"])
+            .arg(&plan)
+            .arg("--shards")
+            .arg(&shards)
+            .arg("--workspace")
+            .arg(t.path().join("ws3"))
+            .arg(&corpus),
+    );
+    assert!(
+        err.contains("shard-0001.arrow is not a shard file"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -43,6 +43,9 @@ const EXPANSION_SEARCH: usize = 256;
 /// cheaper than that.
 const EXACT_FILTER_MAX: usize = 20_000;
 
+/// Searches one mapped graph serves at once; more wait for exact search rather than fail.
+const SEARCH_THREADS: usize = 64;
+
 /// When more than this share of the graph's slots are removed passages, or a re-run changes
 /// more than this share of the store, the graph is built again rather than patched.
 const REBUILD_SHARE: f64 = 0.25;
@@ -130,13 +133,20 @@ impl Graph {
         {
             return Ok(None);
         }
-        let index = Index::new(&options(store.dim())).map_err(|e| ann_error(&graph, e))?;
-        index
-            .view(path_str(&graph)?)
-            .map_err(|e| ann_error(&graph, e))?;
-        if index.size() != store.len() {
+        // A graph that cannot be opened (missing, truncated, another usearch's) is passed
+        // over: search stays exact, and the next run builds it again.
+        let Some(path) = graph.to_str() else {
+            return Ok(None);
+        };
+        let Ok(index) = Index::new(&options(store.dim())) else {
+            return Ok(None);
+        };
+        if index.view(path).is_err() || index.size() != store.len() {
             return Ok(None);
         }
+        // One search context per thread that may search at once (the web UI searches from
+        // many); usearch reserves only one per core when it maps a file.
+        let _ = index.reserve_capacity_and_threads(index.size(), SEARCH_THREADS);
         Ok(Some(Graph { index }))
     }
 
@@ -162,20 +172,26 @@ impl Graph {
         {
             return store.search_max_among(queries, k, a);
         }
+        // A search the graph refuses (no free search context, say) is made exactly.
         self.walk(queries, k, allowed)
+            .unwrap_or_else(|| store.search_max(queries, k, allowed))
     }
 
-    /// The graph search itself, the filter tested on each node it visits.
-    fn walk(&self, queries: &[&[f32]], k: usize, allowed: Option<&IdSet>) -> Vec<VectorHit> {
+    /// The graph search itself, the filter tested on each node it visits; `None` when
+    /// usearch refuses a search.
+    fn walk(
+        &self,
+        queries: &[&[f32]],
+        k: usize,
+        allowed: Option<&IdSet>,
+    ) -> Option<Vec<VectorHit>> {
         let mut best: std::collections::HashMap<u64, f32> = Default::default();
         for q in queries {
             let found = match allowed {
                 None => self.index.search(q, k),
                 Some(a) => self.index.filtered_search(q, k, |key| a.contains(&key)),
             };
-            // A failed search (it cannot fail for a query of the right length) finds
-            // nothing rather than stopping the caller.
-            let Ok(m) = found else { continue };
+            let m = found.ok()?;
             for (key, distance) in m.keys.iter().zip(&m.distances) {
                 let score = 1.0 - distance;
                 let e = best.entry(*key).or_insert(f32::NEG_INFINITY);
@@ -188,7 +204,7 @@ impl Graph {
             .collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         hits.truncate(k);
-        hits
+        Some(hits)
     }
 }
 
@@ -280,9 +296,15 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
             removed: 0,
             ..meta.clone()
         } == want
-    });
+    }) && Graph::open(store)?.is_some();
     if unchanged {
         return Ok(Synced::Unchanged);
+    }
+    // From here until the new meta is written, no meta: a run that dies midway leaves a graph
+    // nobody uses (search exact) and the next run builds it whole, never a graph whose meta
+    // describes other vectors.
+    if meta_path.exists() {
+        fs_err::remove_file(&meta_path)?;
     }
     let patch = old.and_then(|(meta, keys)| {
         if meta.model_id != want.model_id || meta.dim != want.dim {
@@ -300,18 +322,25 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
             && (slots as f64) <= REBUILD_SHARE * (ids.len() + slots) as f64)
             .then_some((removed, added, slots))
     });
-    let index = Index::new(&options(store.dim())).map_err(|e| ann_error(&graph_path, e))?;
     let threads = rayon::current_num_threads().max(1);
-    let (rows, removed_slots, result): (Vec<usize>, usize, Synced) = match patch {
-        Some((removed, added, slots)) => {
-            index
-                .load(path_str(&graph_path)?)
-                .map_err(|e| ann_error(&graph_path, e))?;
-            for k in &removed {
-                index.remove(*k).map_err(|e| ann_error(&graph_path, e))?;
-            }
+    // A graph that cannot be loaded and patched (damaged, another usearch's) is built whole.
+    let patched = patch.and_then(|(removed, added, slots)| {
+        let index = Index::new(&options(store.dim())).ok()?;
+        index.load(graph_path.to_str()?).ok()?;
+        for k in &removed {
+            index.remove(*k).ok()?;
+        }
+        Some((index, removed, added, slots))
+    });
+    let index = match &patched {
+        Some(_) => None,
+        None => Some(Index::new(&options(store.dim())).map_err(|e| ann_error(&graph_path, e))?),
+    };
+    let (index, rows, removed_slots, result): (Index, Vec<usize>, usize, Synced) = match patched {
+        Some((index, removed, added, slots)) => {
             let (n_added, n_removed) = (added.len(), removed.len());
             (
+                index,
                 added,
                 slots,
                 Synced::Updated {
@@ -322,6 +351,7 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
             )
         }
         None => (
+            index.expect("a new index when there is no patch"),
             (0..ids.len()).collect(),
             0,
             Synced::Built {
@@ -340,8 +370,7 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
             .add(ids[i], &data[i * dim..(i + 1) * dim])
             .map_err(|e| ann_error(&graph_path, e))
     })?;
-    // Graph, keys, then the meta that says they belong together: a reader that sees a new
-    // graph with old meta finds the digests differ and searches exactly.
+    // Graph, keys, then the meta that says they belong together.
     let tmp = graph_path.with_extension("hnsw.tmp");
     index
         .save(path_str(&tmp)?)
@@ -372,6 +401,19 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
         },
         other => other,
     })
+}
+
+/// Removes the graph beside `vectors` (its meta first): for a caller about to write vectors
+/// that may differ under the same passage ids (re-embedded), which a patch, comparing ids
+/// only, would not see.
+pub fn discard(vectors: &Path) -> Result<()> {
+    let (graph, keys, meta) = paths(vectors);
+    for p in [meta, graph, keys] {
+        if p.exists() {
+            fs_err::remove_file(&p)?;
+        }
+    }
+    Ok(())
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -504,7 +546,7 @@ mod tests {
         let g = s.graph.as_ref().unwrap();
         let even: IdSet = ids.iter().copied().filter(|i| i % 2 == 0).collect();
         let q = Rng(5).unit(DIM);
-        let hits = g.walk(&[&q], 20, Some(&even));
+        let hits = g.walk(&[&q], 20, Some(&even)).unwrap();
         assert_eq!(hits.len(), 20);
         assert!(hits.iter().all(|h| h.id % 2 == 0));
         // The best even passage is found, as exact search over them finds it.

@@ -24,6 +24,9 @@ impl Hasher for IdHasher {
         }
     }
     fn write_u64(&mut self, i: u64) {
-        self.0 = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        // The product's high bits, which depend on every bit of the id, folded into the low
+        // bits that pick the bucket.
+        let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 32);
     }
 }

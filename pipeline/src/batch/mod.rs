@@ -310,6 +310,11 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         index.replace_all(passages.iter().map(record))?;
     }
     drop(old_vectors);
+    if !reuse {
+        // Every vector was made afresh, perhaps differently under the same passage ids: the
+        // old graph cannot be patched, only built again.
+        controlmap_index::ann::discard(&vectors_path)?;
+    }
     let ids: Vec<u64> = passages.iter().map(|p| p.id).collect();
     VectorStore::write(
         &vectors_path,

@@ -185,11 +185,27 @@ pub(super) fn read(path: &Path, model_id: &str, dim: usize) -> Result<Shard> {
             get(KEY_DIM)
         );
     }
+    // Every column as this version writes it, so that the reads below cannot meet a type
+    // they do not expect (another tool's large strings, a vector of another length).
+    let expected = schema(dim, Default::default());
+    if reader.schema().fields() != expected.fields() {
+        user_error!(
+            "{} does not have the columns of a shard file (docs/shard-format.md)",
+            path.display()
+        );
+    }
     let files: Vec<FileEntry> = serde_json::from_str(get(KEY_FILES))?;
     let mut docs: BTreeMap<String, read::Collected> = BTreeMap::new();
     let mut outcomes = Vec::with_capacity(files.len());
     for e in files {
         if let Some(record) = e.record {
+            if !record.passages.is_empty() || docs.contains_key(&e.outcome.path) {
+                user_error!(
+                    "{}: the record of {} is not as a shard's worker writes it",
+                    path.display(),
+                    e.outcome.path
+                );
+            }
             docs.insert(
                 e.outcome.path.clone(),
                 read::Collected {

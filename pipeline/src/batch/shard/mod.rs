@@ -69,7 +69,18 @@ pub fn plan(policy_dir: &Path, shards: usize, out: &Path) -> Result<Plan> {
         user_error!("--shards must be at least 1");
     }
     let dir = fs_err::canonicalize(policy_dir)?;
-    let found = walk(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut found = walk(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    // The lists hold a path a line: a name with a line break in it cannot be listed.
+    let (files, odd): (Vec<FoundFile>, Vec<FoundFile>) = std::mem::take(&mut found.files)
+        .into_iter()
+        .partition(|f| !f.rel.contains(['\n', '\r']));
+    found.files = files;
+    found.skipped.extend(odd.into_iter().map(|f| {
+        (
+            f.rel,
+            "a line break in its name: a shard's list cannot hold it".to_string(),
+        )
+    }));
     let sizes: Vec<u64> = found
         .files
         .iter()
@@ -142,18 +153,24 @@ pub fn work(
 ) -> Result<Worked> {
     super::check_policy_dir(policy_dir)?;
     let text = fs_err::read_to_string(list).context("cannot read the shard's file list")?;
+    let root = fs_err::canonicalize(policy_dir)?;
     let files: Vec<FoundFile> = text
         .lines()
         .filter(|l| !l.is_empty())
         .map(|rel| {
-            if rel.split('/').any(|part| part == "..") || Path::new(rel).is_absolute() {
+            let path = policy_dir.join(rel);
+            // Through `..`, an absolute path or a link: a list is not to read outside.
+            let outside = rel.split('/').any(|part| part == "..")
+                || Path::new(rel).is_absolute()
+                || fs_err::canonicalize(&path).is_ok_and(|p| !p.starts_with(&root));
+            if outside {
                 user_error!(
                     "{}: {rel:?} is not a path inside the policy folder",
                     list.display()
                 );
             }
             Ok(FoundFile {
-                path: policy_dir.join(rel),
+                path,
                 rel: rel.to_string(),
             })
         })
@@ -240,6 +257,13 @@ pub(super) fn load(input: &ShardInput, model_id: &str, dim: usize) -> Result<Loa
                 input.plan.join(&s.files).display()
             );
         }
+        if s.files.contains(['/', '\\']) || s.files.starts_with('.') {
+            user_error!(
+                "{}: {:?} is not a list's file name",
+                plan_path.display(),
+                s.files
+            );
+        }
         let list = fs_err::read_to_string(input.plan.join(&s.files))?;
         let expected: Vec<&str> = list.lines().filter(|l| !l.is_empty()).collect();
         let shard = file::read(&path, model_id, dim)
@@ -251,6 +275,9 @@ pub(super) fn load(input: &ShardInput, model_id: &str, dim: usize) -> Result<Loa
                 path.display(),
                 s.files
             );
+        }
+        if let Some(twice) = shard.docs.keys().find(|d| loaded.docs.contains_key(*d)) {
+            user_error!("{twice} is in two shards: plan and run the shards again");
         }
         loaded.outcomes.extend(shard.outcomes);
         loaded.docs.extend(shard.docs);
