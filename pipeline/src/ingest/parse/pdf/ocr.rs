@@ -113,7 +113,9 @@ fn run(cmd: &mut Command, what: &str) -> Result<Vec<u8>, String> {
 
 /// Below this mean word confidence (of 100) a page's OCR text is mostly wrong words (a
 /// low-resolution or blurred scan): indexing it would put noise in search and mapping, so
-/// the page is left unread and the file says why.
+/// the page is left unread. A file with no page read fails saying why; one with other
+/// pages keeps those, and the unread page is not reported yet (parsing has no channel for
+/// notes on a parsed file).
 pub const MIN_PAGE_CONFIDENCE: u8 = 50;
 
 /// What OCR made of a document's scanned pages.
