@@ -28,6 +28,20 @@ fn single_run() -> &'static Value {
     .1
 }
 
+/// `controlmap shard merge` of `plan`'s shards in `shards` into `ws`, with `args`.
+fn merge(plan: &Path, shards: &Path, ws: &Path, args: &[&str]) -> Command {
+    let mut c = controlmap();
+    c.args(["shard", "merge", "-q", "--plan"])
+        .arg(plan)
+        .arg("--shards")
+        .arg(shards)
+        .arg("--workspace")
+        .arg(ws)
+        .args(args)
+        .arg(repo().join("corpora/sample-org"));
+    c
+}
+
 fn read_report(ws: &Path) -> Value {
     serde_json::from_str(&fs_err::read_to_string(ws.join("report.json")).unwrap()).unwrap()
 }
@@ -105,16 +119,7 @@ fn plan_work_and_merge_by_hand_give_the_single_runs_report() {
     fs_err::create_dir_all(&shards).unwrap();
 
     // Merging before every shard is read says which one is missing.
-    let err = fails(
-        controlmap()
-            .args(["shard", "merge", "-q", "--plan"])
-            .arg(&plan)
-            .arg("--shards")
-            .arg(&shards)
-            .arg("--workspace")
-            .arg(&ws)
-            .arg(&corpus),
-    );
+    let err = fails(&mut merge(&plan, &shards, &ws, &[]));
     assert!(err.contains("shard 0 has no file"), "{err}");
 
     // Shards in any order: each worker knows only its list.
@@ -126,14 +131,7 @@ fn plan_work_and_merge_by_hand_give_the_single_runs_report() {
             .arg(shards.join(format!("shard-{id:04}.arrow")))
             .arg(&corpus));
     }
-    ok(controlmap()
-        .args(["shard", "merge", "-q", "--as-of", AS_OF, "--plan"])
-        .arg(&plan)
-        .arg("--shards")
-        .arg(&shards)
-        .arg("--workspace")
-        .arg(&ws)
-        .arg(&corpus));
+    ok(&mut merge(&plan, &shards, &ws, &["--as-of", AS_OF]));
     assert_same_as_single_run(&read_report(&ws));
     // The merged workspace is searchable like any other.
     let hits = common::search_json(&ws, &["--control", "A.6.2.4", "--limit", "3"]);
@@ -145,16 +143,7 @@ fn plan_work_and_merge_by_hand_give_the_single_runs_report() {
         shards.join("shard-0001.arrow"),
     )
     .unwrap();
-    let err = fails(
-        controlmap()
-            .args(["shard", "merge", "-q", "--plan"])
-            .arg(&plan)
-            .arg("--shards")
-            .arg(&shards)
-            .arg("--workspace")
-            .arg(t.path().join("ws2"))
-            .arg(&corpus),
-    );
+    let err = fails(&mut merge(&plan, &shards, &t.path().join("ws2"), &[]));
     assert!(
         err.contains("shard-0001.arrow does not hold the files"),
         "{err}"
@@ -162,16 +151,7 @@ fn plan_work_and_merge_by_hand_give_the_single_runs_report() {
 
     // Nor is a file that is not a shard's (garbage, here): an error naming it, no panic.
     fs_err::write(shards.join("shard-0001.arrow"), b"ARROW1 but not really").unwrap();
-    let err = fails(
-        controlmap()
-            .args(["shard", "merge", "-q", "--plan"])
-            .arg(&plan)
-            .arg("--shards")
-            .arg(&shards)
-            .arg("--workspace")
-            .arg(t.path().join("ws3"))
-            .arg(&corpus),
-    );
+    let err = fails(&mut merge(&plan, &shards, &t.path().join("ws3"), &[]));
     assert!(
         err.contains("shard-0001.arrow is not a shard file"),
         "{err}"

@@ -330,34 +330,17 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
         for k in &removed {
             index.remove(*k).ok()?;
         }
-        Some((index, removed, added, slots))
+        Some((index, added, slots, removed.len()))
     });
-    let index = match &patched {
-        Some(_) => None,
-        None => Some(Index::new(&options(store.dim())).map_err(|e| ann_error(&graph_path, e))?),
-    };
-    let (index, rows, removed_slots, result): (Index, Vec<usize>, usize, Synced) = match patched {
-        Some((index, removed, added, slots)) => {
-            let (n_added, n_removed) = (added.len(), removed.len());
-            (
-                index,
-                added,
-                slots,
-                Synced::Updated {
-                    added: n_added,
-                    removed: n_removed,
-                    secs: 0.0,
-                },
-            )
-        }
+    // The rows to add, the removed passages' slots left in the graph, and for a patch how
+    // many passages it removed.
+    let (index, rows, removed_slots, patched_out) = match patched {
+        Some((index, added, slots, removed)) => (index, added, slots, Some(removed)),
         None => (
-            index.expect("a new index when there is no patch"),
+            Index::new(&options(store.dim())).map_err(|e| ann_error(&graph_path, e))?,
             (0..ids.len()).collect(),
             0,
-            Synced::Built {
-                vectors: ids.len(),
-                secs: 0.0,
-            },
+            None,
         ),
     };
     index
@@ -392,14 +375,16 @@ pub fn sync_above(store: &VectorStore, min_vectors: usize) -> Result<Synced> {
             .as_bytes(),
     )?;
     let secs = started.elapsed().as_secs_f64();
-    Ok(match result {
-        Synced::Built { vectors, .. } => Synced::Built { vectors, secs },
-        Synced::Updated { added, removed, .. } => Synced::Updated {
-            added,
+    Ok(match patched_out {
+        Some(removed) => Synced::Updated {
+            added: rows.len(),
             removed,
             secs,
         },
-        other => other,
+        None => Synced::Built {
+            vectors: ids.len(),
+            secs,
+        },
     })
 }
 
@@ -463,9 +448,7 @@ impl Dense {
     ) -> Vec<VectorHit> {
         match &self.graph {
             Some(g) if !self.store.is_empty() && !queries.is_empty() && k > 0 => {
-                for q in queries {
-                    assert_eq!(q.len(), self.store.dim(), "query dimension");
-                }
+                self.store.check_queries(queries);
                 g.search_max(&self.store, queries, k, allowed)
             }
             _ => self.store.search_max(queries, k, allowed),

@@ -144,6 +144,13 @@ impl VectorStore {
         })
     }
 
+    /// Queries of another length than the vectors' are a caller's bug.
+    pub(crate) fn check_queries(&self, queries: &[&[f32]]) {
+        for q in queries {
+            assert_eq!(q.len(), self.dim, "query dimension");
+        }
+    }
+
     /// Row numbers by passage id, built once.
     pub(crate) fn rows_by_id(&self) -> &Rows {
         self.rows.get_or_init(|| {
@@ -219,9 +226,7 @@ impl VectorStore {
         k: usize,
         allowed: Option<&IdSet>,
     ) -> Vec<VectorHit> {
-        for q in queries {
-            assert_eq!(q.len(), self.dim, "query dimension");
-        }
+        self.check_queries(queries);
         if self.count == 0 || queries.is_empty() || k == 0 {
             return Vec::new();
         }

@@ -25,19 +25,13 @@ use crate::{
     error::{Context, Result},
     eval::labels::{Labelled, LearnedFrom, control_index, load_labelled},
     frameworks::{Framework, Frameworks},
-    ingest::{
-        chunk::{ChunkOptions, Passage},
-        manifest::Manifest,
-        ordered::for_each_ordered,
-        parse::ParseOptions,
-        walk::walk,
-    },
+    ingest::{chunk::Passage, manifest::Manifest, parse::ParseOptions, walk::walk},
     lessons::{self, LabelledVectors},
     mapping::{
         Mapper, Origin, Scope, Thresholds, Weights, assess, context_cache::ContextCache,
         map_passages, stored_calibration,
     },
-    messages::{bar, note},
+    messages::note,
     precision::PrecisionUsed,
     report::{self, FileCounts, FileOutcome, Report, Timings, Written},
     workspace,
@@ -162,11 +156,6 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
             .is_some_and(|v| v.len() == old.passage_count());
     let index_agrees = index.len() as usize == old.passage_count();
 
-    let chunk_opts = ChunkOptions {
-        max_tokens: embedder.max_tokens(),
-        ..Default::default()
-    };
-    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
     let old_rows: HashMap<u64, usize> = match (&old_vectors, reuse) {
         (Some(v), true) => (0..v.len()).map(|i| (v.id(i), i)).collect(),
         _ => HashMap::new(),
@@ -193,28 +182,16 @@ pub fn run(opts: &RunOptions, embedder: &dyn Embedder) -> Result<Written> {
         None => {
             let found = walk(&opts.policy_dir)
                 .with_context(|| format!("cannot read {}", opts.policy_dir.display()))?;
-            // Parse and chunk in parallel, and embed as the passages come, in the walk's
-            // order: at most a few files' passages and one embedding chunk are waiting at any
-            // time, so memory grows with the passages' records and vectors only, not with
-            // documents' text.
-            let threads = rayon::current_num_threads();
-            let pb = bar(found.files.len() as u64, "reading");
-            let mut stream =
-                read::Stream::new(embedder, old_vectors.as_ref(), &old_rows, found.files.len());
-            for_each_ordered(
+            let stream = read::read_all(
                 &found.files,
-                threads,
-                READ_AHEAD_PER_THREAD * threads,
-                |f| read::read_file(f, &old_records, &opts.parse, chunk_opts, &count),
-                |_, (outcome, record, unchanged)| {
-                    stream.take(outcome, record, unchanged)?;
-                    pb.inc(1);
-                    pb.set_message(format!("{} passages embedded", stream.embedded));
-                    Ok::<(), crate::error::Error>(())
+                embedder,
+                read::Reuse {
+                    vectors: old_vectors.as_ref(),
+                    rows: &old_rows,
+                    records: &old_records,
                 },
+                &opts.parse,
             )?;
-            stream.flush()?;
-            pb.finish_and_clear();
             let read::Stream {
                 docs,
                 outcomes,

@@ -11,15 +11,17 @@ use std::{
 use controlmap_index::VectorStore;
 use controlmap_models::Embedder;
 
-use super::EMBED_CHUNK;
+use super::{EMBED_CHUNK, READ_AHEAD_PER_THREAD};
 use crate::{
     error::Result,
     ingest::{
         chunk::{ChunkOptions, chunk},
         manifest::{DocRecord, sha256_file, stamp},
+        ordered::for_each_ordered,
         parse::{NotParsed, ParseOptions, parse_file_with},
         walk::FoundFile,
     },
+    messages::bar,
     report::FileOutcome,
 };
 
@@ -124,9 +126,51 @@ impl<'a> Stream<'a> {
     }
 }
 
+/// The last run's passages that this one may reuse: its vectors, the row of each passage id
+/// in them, and its documents' records (each taken by the one file that reuses it).
+pub(super) struct Reuse<'a> {
+    pub vectors: Option<&'a VectorStore>,
+    pub rows: &'a HashMap<u64, usize>,
+    pub records: &'a HashMap<String, Mutex<Option<DocRecord>>>,
+}
+
+/// Parses and chunks `files` in parallel and embeds their passages as they come, in the
+/// files' order: at most a few files' passages and one embedding chunk wait at any time, so
+/// memory grows with the passages' records and vectors only, not with documents' text.
+pub(super) fn read_all<'a>(
+    files: &[FoundFile],
+    embedder: &'a dyn Embedder,
+    reuse: Reuse<'a>,
+    parse: &ParseOptions,
+) -> Result<Stream<'a>> {
+    let chunk_opts = ChunkOptions {
+        max_tokens: embedder.max_tokens(),
+        ..Default::default()
+    };
+    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
+    let threads = rayon::current_num_threads();
+    let pb = bar(files.len() as u64, "reading");
+    let mut stream = Stream::new(embedder, reuse.vectors, reuse.rows, files.len());
+    for_each_ordered(
+        files,
+        threads,
+        READ_AHEAD_PER_THREAD * threads,
+        |f| read_file(f, reuse.records, parse, chunk_opts, &count),
+        |_, (outcome, record, unchanged)| {
+            stream.take(outcome, record, unchanged)?;
+            pb.inc(1);
+            pb.set_message(format!("{} passages embedded", stream.embedded));
+            Ok::<(), crate::error::Error>(())
+        },
+    )?;
+    stream.flush()?;
+    pb.finish_and_clear();
+    Ok(stream)
+}
+
 /// One file's outcome, its record for the manifest when it has passages, and whether it was
 /// unchanged since the last run (its record then taken out of `old_records`).
-pub(super) fn read_file(
+fn read_file(
     f: &FoundFile,
     old_records: &HashMap<String, Mutex<Option<DocRecord>>>,
     parse_options: &ParseOptions,

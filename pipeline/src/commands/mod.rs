@@ -5,7 +5,9 @@
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use controlmap_models::{BertEmbedder, EmbedderOptions, ModelSearch, Precision, locate_model};
+use controlmap_models::{
+    BertEmbedder, Embedder, EmbedderOptions, ModelSearch, Precision, locate_model,
+};
 
 use crate::{
     cli::{Cli, ColorChoice, Command, ModelArgs, ParseArgs, RunArgs},
@@ -82,6 +84,22 @@ impl ModelArgs {
     /// it (`auto`: [`crate::precision::auto`]).
     pub fn load(&self) -> anyhow::Result<(BertEmbedder, Chosen)> {
         self.load_from(&self.locate()?, None)
+    }
+
+    /// The model found as the arguments say, loaded for a command that embeds a folder, with
+    /// a note of which model, where, and in what precision and why.
+    pub fn load_noted(&self) -> anyhow::Result<(PathBuf, BertEmbedder, Chosen)> {
+        let model_dir = self.locate()?;
+        let (embedder, chosen) = self.load_from(&model_dir, None)?;
+        crate::messages::note(format_args!(
+            "model: {} on {:?}; precision {} ({}: {})",
+            embedder.model_id(),
+            embedder.device(),
+            chosen.precision,
+            chosen.used.chosen_by,
+            chosen.used.why
+        ));
+        Ok((model_dir, embedder, chosen))
     }
 
     /// The model in `model_dir`, loaded on `device` in the precision `precision` means for it;

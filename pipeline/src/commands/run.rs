@@ -2,7 +2,6 @@
 //! coverage table (or the report as JSON) on stdout.
 
 use anyhow::Result;
-use controlmap_models::Embedder;
 
 use crate::{
     batch::{self, RunOptions, shard::ShardInput},
@@ -33,16 +32,7 @@ pub fn run_with(args: &RunArgs, cli: &Cli, shards: Option<ShardInput>) -> Result
         crosswalks: args.crosswalk.clone(),
     })?;
     // The model first: a missing model should stop us before minutes of parsing.
-    let model_dir = args.model.locate()?;
-    let (embedder, chosen) = args.model.load_from(&model_dir, None)?;
-    note(format_args!(
-        "model: {} on {:?}; precision {} ({}: {})",
-        embedder.model_id(),
-        embedder.device(),
-        chosen.precision,
-        chosen.used.chosen_by,
-        chosen.used.why
-    ));
+    let (model_dir, embedder, chosen) = args.model.load_noted()?;
     let opts = RunOptions {
         policy_dir: args.dir.clone(),
         workspace,

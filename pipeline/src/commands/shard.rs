@@ -3,7 +3,6 @@
 //! other scheduler.
 
 use anyhow::Result;
-use controlmap_models::Embedder;
 
 use crate::{
     batch::shard::{self, ShardInput},
@@ -26,14 +25,7 @@ pub fn run(cmd: &ShardCommand, cli: &Cli) -> Result<()> {
             Ok(())
         }
         ShardCommand::Work(args) => {
-            let model_dir = args.model.locate()?;
-            let (embedder, chosen) = args.model.load_from(&model_dir, None)?;
-            note(format_args!(
-                "model: {} on {:?}; precision {}",
-                embedder.model_id(),
-                embedder.device(),
-                chosen.precision
-            ));
+            let (_, embedder, _) = args.model.load_noted()?;
             let worked = shard::work(
                 &args.dir,
                 &args.files,

@@ -10,20 +10,15 @@ mod file;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
-    sync::Mutex,
 };
 
 use controlmap_models::Embedder;
 use serde::{Deserialize, Serialize};
 
-use super::{READ_AHEAD_PER_THREAD, read};
+use super::read;
 use crate::{
     error::{Context, Result, user_error},
-    ingest::{
-        chunk::ChunkOptions, manifest::DocRecord, ordered::for_each_ordered, parse::ParseOptions,
-        walk::FoundFile, walk::walk,
-    },
-    messages::bar,
+    ingest::{parse::ParseOptions, walk::FoundFile, walk::walk},
     report::FileOutcome,
     workspace,
 };
@@ -175,29 +170,17 @@ pub fn work(
             })
         })
         .collect::<Result<_>>()?;
-    let chunk_opts = ChunkOptions {
-        max_tokens: embedder.max_tokens(),
-        ..Default::default()
-    };
-    let count = |s: &str| embedder.count_tokens(s).unwrap_or(usize::MAX);
-    let none: std::collections::HashMap<String, Mutex<Option<DocRecord>>> = Default::default();
-    let no_rows = std::collections::HashMap::new();
-    let threads = rayon::current_num_threads();
-    let pb = bar(files.len() as u64, "reading");
-    let mut stream = read::Stream::new(embedder, None, &no_rows, files.len());
-    for_each_ordered(
+    let (no_rows, no_records) = Default::default();
+    let stream = read::read_all(
         &files,
-        threads,
-        READ_AHEAD_PER_THREAD * threads,
-        |f| read::read_file(f, &none, parse, chunk_opts, &count),
-        |_, (outcome, record, unchanged)| {
-            stream.take(outcome, record, unchanged)?;
-            pb.inc(1);
-            Ok::<(), crate::error::Error>(())
+        embedder,
+        read::Reuse {
+            vectors: None,
+            rows: &no_rows,
+            records: &no_records,
         },
+        parse,
     )?;
-    stream.flush()?;
-    pb.finish_and_clear();
     let worked = Worked {
         files: stream.outcomes.len(),
         failed: stream
